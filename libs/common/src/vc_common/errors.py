@@ -1,0 +1,184 @@
+"""Domain errors and their RFC 9457 ``application/problem+json`` rendering.
+
+Services raise ``NotFound``, ``Forbidden``, ``Conflict``, ``Invalid``... and never
+``HTTPException``; one set of handlers installed by :func:`install_error_handlers` turns them,
+validation errors, malformed JSON and unexpected exceptions into problem documents.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://virtualcoworking.dev/problems/"
+
+log = logging.getLogger("vc.errors")
+
+
+class DomainError(Exception):
+    """Base of the errors a service raises; ``status`` and ``slug`` pick the problem type."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+class NotFound(DomainError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Forbidden(DomainError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(DomainError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": 'Bearer realm="virtualcoworking"'})
+        super().__init__(detail, **kw)
+
+
+class Conflict(DomainError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Invalid(DomainError):
+    """A well-formed request that breaks a rule: 422 with ``errors`` pointing at the field."""
+
+    status, slug, title = 422, "validation-error", "Validation error"
+
+    def __init__(self, detail: str | None = None, *, loc: Sequence[str | int] | None = None,
+                 **kw: Any) -> None:
+        if loc is not None and "errors" not in kw:
+            kw["errors"] = [{"loc": list(loc), "msg": detail or self.title, "type": "value_error"}]
+        super().__init__(detail, **kw)
+
+
+class PreconditionFailed(DomainError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class TooManyRequests(DomainError):
+    status, slug, title = 429, "rate-limited", "Too many requests"
+
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
+        super().__init__(detail or "Rate limit exceeded; retry later.",
+                         headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(DomainError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    slug: str | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    instance: str | None = None,
+    **extensions: Any,
+) -> Response:
+    """Build one RFC 9457 response."""
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + (slug or phrase.lower().replace(" ", "-")),
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = list(errors)
+    body.update(extensions)
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON,
+                    headers=dict(headers or {}))
+
+
+def _validation_errors(exc: RequestValidationError) -> tuple[list[dict[str, Any]], bool]:
+    out: list[dict[str, Any]] = []
+    malformed = False
+    for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            malformed = True
+        out.append({"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", "value_error"))})
+    return out, malformed
+
+
+async def _domain_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem(exc.status, exc.detail, title=exc.title, slug=exc.slug, errors=exc.errors,
+                   headers=exc.headers, instance=request.url.path, **exc.extensions)
+
+
+async def _validation_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors, malformed = _validation_errors(exc)
+    if malformed:
+        return problem(400, "The request body is not valid JSON.", slug="malformed-json",
+                       title="Malformed JSON", instance=request.url.path)
+    return problem(422, "The request is not valid; see `errors`.", slug="validation-error",
+                   title="Validation error", errors=errors, instance=request.url.path)
+
+
+async def _http_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers,
+                   instance=request.url.path)
+
+
+async def _integrity(request: Request, exc: Exception) -> Response:
+    # a race lost on a unique or foreign key: the state changed under the request
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return problem(409, "The change conflicts with the current state; reload and try again.",
+                   slug="conflict", title="Conflict", instance=request.url.path)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "An unexpected error occurred; it has been logged.",
+                   slug="internal-error", instance=request.url.path)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": HTTPStatus(code).phrase,
+           "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    for code in (400, 401, 403, 404, 409, 422, 429)
+}

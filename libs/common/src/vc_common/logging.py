@@ -1,0 +1,60 @@
+"""JSON logs, one object per line, carrying the request id and trace id of the current request."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from vc_common.telemetry import current_trace_id
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "vc_request_id", default=None
+)
+
+_STD = set(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+
+class JSONFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = request_id_var.get()
+        if rid:
+            out["request_id"] = rid
+        tid = current_trace_id()
+        if tid:
+            out["trace_id"] = tid
+        for k, v in record.__dict__.items():
+            if k not in _STD and not k.startswith("_"):
+                out[k] = v
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(out, default=str).decode()
+
+
+def setup_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    if json:
+        handler.setFormatter(JSONFormatter(service))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access", "aiormq", "aio_pika", "nats"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

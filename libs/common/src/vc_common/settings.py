@@ -1,0 +1,83 @@
+"""Settings shared by every service, read from the environment (pydantic-settings).
+
+The names are the same everywhere (dev runner, compose, k8s): ``DATABASE_URL`` names a PostgreSQL
+server and each service uses its own database on it, named after the service, unless
+``<SERVICE>_DATABASE_URL`` is set. ``EVENT_BUS_URL`` is ``nats://`` or ``amqp://``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def database_url_for(service: str, base_url: str | None = None) -> str:
+    """The SQLAlchemy async URL of ``service``'s own database.
+
+    ``<SERVICE>_DATABASE_URL`` wins; otherwise the database name of ``DATABASE_URL`` is replaced by
+    the service name. The driver is always asyncpg.
+    """
+    own = os.environ.get(f"{service.upper()}_DATABASE_URL")
+    if own:
+        return to_async_url(own)
+    base = base_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    parts = urlsplit(base)
+    return to_async_url(urlunsplit(parts._replace(path=f"/{service}")))
+
+
+def to_async_url(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
+        scheme = "postgresql+asyncpg"
+    return f"{scheme}://{rest}"
+
+
+def to_plain_url(url: str) -> str:
+    """A libpq URL (``postgresql://``) from any SQLAlchemy PostgreSQL URL."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings; each service subclasses it and sets ``service_name``'s default."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str | None = None
+    event_bus_url: str = "nats://127.0.0.1:4222"
+    redis_url: str | None = None
+    jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
+    jwt_issuer: str = "virtualcoworking-identity"
+    jwt_audience: str = "virtualcoworking"
+    log_level: str = "INFO"
+    log_json: bool = True
+    otel_exporter_otlp_endpoint: str | None = None
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_echo: bool = False
+
+    @model_validator(mode="after")
+    def _resolve_database_url(self) -> ServiceSettings:
+        if self.database_url is None or self.database_url == os.environ.get("DATABASE_URL"):
+            self.database_url = database_url_for(self.service_name, self.database_url)
+        else:
+            self.database_url = to_async_url(self.database_url)
+        return self
+
+    @cached_property
+    def async_database_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"

@@ -1,0 +1,65 @@
+"""OpenTelemetry set-up: OTLP/HTTP export when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, an
+in-memory exporter for tests, and W3C ``traceparent`` propagation helpers for HTTP and events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+_memory_exporter: InMemorySpanExporter | None = None
+_configured = False
+
+
+def setup_tracing(service_name: str, otlp_endpoint: str | None = None,
+                  *, in_memory: bool = False) -> None:
+    """Install a tracer provider once per process. Safe to call again (no-op)."""
+    global _configured, _memory_exporter
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint.rstrip("/") + "/v1/traces"))
+        )
+    if in_memory:
+        _memory_exporter = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(_memory_exporter))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def memory_exporter() -> InMemorySpanExporter | None:
+    return _memory_exporter
+
+
+def tracer(name: str = "vc") -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def inject_traceparent(carrier: MutableMapping[str, str] | None = None) -> dict[str, str]:
+    """The current context as ``traceparent``/``tracestate`` entries."""
+    out: dict[str, str] = dict(carrier or {})
+    propagate.inject(out)
+    return out
+
+
+def extract_context(carrier: Mapping[str, Any]) -> otel_context.Context:
+    return propagate.extract({k: str(v) for k, v in carrier.items() if v is not None})
+
+
+def current_traceparent() -> str | None:
+    return inject_traceparent().get("traceparent")
+
+
+def current_trace_id() -> str | None:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
