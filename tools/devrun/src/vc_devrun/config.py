@@ -1,0 +1,292 @@
+"""platform.toml: the one registry of the platform, and the URL rules derived from it.
+
+Format::
+
+    [gateway]
+    app = "gateway.app:create_app"   # ASGI app factory ("module:factory")
+    port = 8000
+    # command = ["{python}", "-m", "aiohttp.web", "-H", "{host}", "-P", "{port}", "{app}"]
+
+    [services.identity]
+    app = "identity.app:create_app"
+    port = 8101
+    database = true                  # gets its own database, named after the service
+    routes = ["/api/v1/auth/**"]     # read by the gateway, ignored here
+    # optional: command = [...], ready_path = "/readyz", dir = "services/identity"
+
+Services start with ``python -m uvicorn --factory <app>``; the gateway with
+``python -m vc_devrun.serve <app>``, which serves an aiohttp ``Application`` or an ASGI app.
+``command`` replaces either; its items may use the placeholders ``{python}``, ``{app}``,
+``{host}``, ``{port}`` and ``{name}``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+CONFIG_NAME = "platform.toml"
+HOST = "127.0.0.1"
+DEFAULT_GATEWAY_PORT = 8000
+# Standard ports a system server may already hold: the embedded servers never take them.
+RESERVED_PORTS = frozenset({5432, 4222, 5672, 6379})
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+_APP_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class ConfigError(Exception):
+    """platform.toml is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One process of the platform: a service or the gateway."""
+
+    name: str
+    app: str
+    port: int
+    database: bool = False
+    routes: tuple[str, ...] = ()
+    command: tuple[str, ...] | None = None
+    ready_path: str = "/readyz"
+    directory: str | None = None
+    is_gateway: bool = False
+
+    @property
+    def env_prefix(self) -> str:
+        return env_key(self.name)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def argv(self, python: str) -> list[str]:
+        """The command that starts this entry."""
+        values = {
+            "python": python,
+            "app": self.app,
+            "host": HOST,
+            "port": str(self.port),
+            "name": self.name,
+        }
+        if self.command is None and self.is_gateway:
+            # The gateway may be an aiohttp or an ASGI app: this launcher serves either.
+            return [
+                python,
+                "-m",
+                "vc_devrun.serve",
+                self.app,
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ]
+        if self.command is None:
+            return [
+                python,
+                "-m",
+                "uvicorn",
+                "--factory",
+                self.app,
+                "--host",
+                HOST,
+                "--port",
+                str(self.port),
+                "--no-access-log",
+            ]
+        try:
+            return [part.format_map(values) for part in self.command]
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ConfigError(
+                f"[{self.name}] command: bad placeholder {exc}; use {{python}}, {{app}}, "
+                "{host}, {port} or {name}"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    path: Path
+    gateway: Entry | None
+    services: tuple[Entry, ...] = field(default_factory=tuple)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def database_services(self) -> tuple[Entry, ...]:
+        return tuple(s for s in self.services if s.database)
+
+    def service(self, name: str) -> Entry | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def service_dir(self, entry: Entry) -> Path:
+        return self.root / (entry.directory or f"services/{entry.name}")
+
+
+def env_key(name: str) -> str:
+    """``identity`` -> ``IDENTITY``; ``focus-timer`` -> ``FOCUS_TIMER``."""
+    return name.upper().replace("-", "_")
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:
+    """``--config`` if given, else the first platform.toml up from the cwd, else up from here."""
+    if explicit is not None:
+        path = Path(explicit).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        return path
+    starts = [start or Path.cwd(), Path(__file__).resolve().parent]
+    for origin in starts:
+        for directory in (origin.resolve(), *origin.resolve().parents):
+            candidate = directory / CONFIG_NAME
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"no {CONFIG_NAME} found above {starts[0]} (pass --config)")
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> PlatformConfig:
+    """Parse platform.toml; ports may be overridden by ``<NAME>_PORT`` / ``GATEWAY_PORT``."""
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    return parse_config(data, path, env)
+
+
+def parse_config(
+    data: Mapping[str, object], path: Path, env: Mapping[str, str] | None = None
+) -> PlatformConfig:
+    env = os.environ if env is None else env
+    gateway = None
+    raw_gateway = data.get("gateway")
+    if raw_gateway is not None:
+        gateway = _parse_entry("gateway", raw_gateway, env, is_gateway=True)
+    raw_services = data.get("services", {})
+    if not isinstance(raw_services, dict):
+        raise ConfigError("[services] must be a table of [services.<name>] tables")
+    services = tuple(
+        _parse_entry(name, table, env, is_gateway=False) for name, table in raw_services.items()
+    )
+    config = PlatformConfig(path=path, gateway=gateway, services=services)
+    _check_ports(config)
+    return config
+
+
+def _parse_entry(name: str, table: object, env: Mapping[str, str], *, is_gateway: bool) -> Entry:
+    where = "[gateway]" if is_gateway else f"[services.{name}]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    if not is_gateway and not _NAME_RE.match(name):
+        raise ConfigError(f"{where}: service names are lower case letters, digits, '-' and '_'")
+    app = table.get("app")
+    if not isinstance(app, str) or not _APP_RE.match(app):
+        raise ConfigError(f'{where} app must be "module:factory", got {app!r}')
+    port = _port(where, table.get("port", DEFAULT_GATEWAY_PORT if is_gateway else None))
+    override = env.get(f"{env_key(name)}_PORT")
+    if override:
+        port = _port(f"{env_key(name)}_PORT", override)
+    database = table.get("database", False)
+    if not isinstance(database, bool) or (is_gateway and database):
+        raise ConfigError(f"{where} database must be true or false (and false for the gateway)")
+    routes = table.get("routes", [])
+    if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
+        raise ConfigError(f"{where} routes must be a list of strings")
+    command = table.get("command")
+    if command is not None and (
+        not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
+    ):
+        raise ConfigError(f"{where} command must be a non-empty list of strings")
+    default_ready = "/health" if is_gateway else "/readyz"
+    ready_path = table.get("ready_path", default_ready)
+    if not isinstance(ready_path, str) or not ready_path.startswith("/"):
+        raise ConfigError(f"{where} ready_path must be a path starting with '/'")
+    directory = table.get("dir")
+    if directory is not None and not isinstance(directory, str):
+        raise ConfigError(f"{where} dir must be a string")
+    return Entry(
+        name=name,
+        app=app,
+        port=port,
+        database=database,
+        routes=tuple(routes),
+        command=tuple(command) if command is not None else None,
+        ready_path=ready_path,
+        directory=directory,
+        is_gateway=is_gateway,
+    )
+
+
+def _port(where: str, value: object) -> int:
+    port: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        port = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        port = int(value)
+    if port is None:
+        raise ConfigError(f"{where} port must be an integer, got {value!r}")
+    if not 0 < port < 65536:
+        raise ConfigError(f"{where} port must be between 1 and 65535, got {value!r}")
+    return port
+
+
+def _check_ports(config: PlatformConfig) -> None:
+    seen: dict[int, str] = {}
+    entries = [*config.services, *([config.gateway] if config.gateway else [])]
+    for entry in entries:
+        if entry.port in seen:
+            raise ConfigError(f"{entry.name} and {seen[entry.port]} both use port {entry.port}")
+        seen[entry.port] = entry.name
+
+
+# --- database URLs ------------------------------------------------------------------------------
+
+
+def libpq_url(url: str) -> str:
+    """A plain libpq URL from any SQLAlchemy PostgreSQL URL (drops ``+asyncpg`` and the like)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a URL: {url!r}")
+    if scheme in {"postgres", "postgresql"} or scheme.startswith(("postgresql+", "postgres+")):
+        return f"postgresql://{rest}"
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def with_database(url: str, database: str) -> str:
+    """``url`` with its database name replaced by ``database`` (query string kept)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def service_database_url(name: str, base_url: str, env: Mapping[str, str] | None = None) -> str:
+    """The libpq URL of ``name``'s own database: ``<NAME>_DATABASE_URL`` if set, else the
+    database of ``DATABASE_URL`` replaced by the service name (the rule of libs/common)."""
+    env = os.environ if env is None else env
+    own = env.get(f"{env_key(name)}_DATABASE_URL")
+    if own:
+        return libpq_url(own)
+    return with_database(libpq_url(base_url), name)
+
+
+def has_own_database_url(name: str, env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return bool(env.get(f"{env_key(name)}_DATABASE_URL"))
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
