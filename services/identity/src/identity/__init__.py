@@ -1,0 +1,1 @@
+"""VirtualCoworking identity: users, profiles, passwords, tokens and the JWKS."""

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from vc_common.auth import AuthUser, bearer_token, verifier_of
+from vc_common.errors import PROBLEM_RESPONSES, DomainError, Unauthorized
+from vc_common.uow import SessionDep
+
+from identity.auth import service
+from identity.auth.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    VerifyRequest,
+)
+from identity.deps import (
+    ClientIP,
+    KeyRingDep,
+    LimiterDep,
+    PasswordsDep,
+    RevocationsDep,
+    SettingsDep,
+)
+from identity.users.schemas import UserRead
+
+router = APIRouter(
+    prefix="/api/v1/auth",
+    tags=["auth"],
+    responses={k: PROBLEM_RESPONSES[k] for k in (400, 401, 422, 429)},
+)
+
+
+async def optional_user(request: Request) -> AuthUser | None:
+    """The bearer token's user when a valid one is presented; ``None`` otherwise."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return None
+    try:
+        return await verifier_of(request).verify(token)
+    except DomainError:
+        return None
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserRead,
+    responses={409: PROBLEM_RESPONSES[409]},
+)
+async def register(
+    body: RegisterRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+    limiter: LimiterDep,
+    ip: ClientIP,
+    response: Response,
+) -> UserRead:
+    """Create an account; a verification mail goes to ``email``."""
+    user = await service.register(session, settings, passwords, limiter, body, ip)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserRead.model_validate(user)
+
+
+@router.post("/login", response_model=TokenPair)
+async def login(
+    body: LoginRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+    keyring: KeyRingDep,
+    limiter: LimiterDep,
+    ip: ClientIP,
+) -> TokenPair:
+    """Exchange a username (or e-mail) and password for an access and a refresh token."""
+    return await service.login(
+        session, request.app.state.db, settings, passwords, keyring, limiter, body, ip
+    )
+
+
+@router.post("/refresh", response_model=TokenPair)
+async def refresh_tokens(
+    body: RefreshRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    keyring: KeyRingDep,
+) -> TokenPair:
+    """Rotate a refresh token. Presenting one that was already rotated revokes its family."""
+    try:
+        return await service.refresh(
+            session, request.app.state.db, settings, keyring, body.refresh_token
+        )
+    except service.RefreshTokenReused:
+        # the family's revocation must survive this 401 (the unit of work rolls back errors)
+        await session.commit()
+        raise Unauthorized(
+            "The refresh token was already used; every token of this "
+            "sign-in has been revoked. Sign in again."
+        ) from None
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    body: LogoutRequest,
+    session: SessionDep,
+    revocations: RevocationsDep,
+    bearer: Annotated[AuthUser | None, Depends(optional_user)],
+) -> Response:
+    """Revoke the refresh token's family and, when presented, the access token."""
+    await service.logout(session, revocations, body.refresh_token, bearer)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/verify", response_model=UserRead)
+async def verify_email(body: VerifyRequest, session: SessionDep) -> UserRead:
+    """Confirm the e-mail address with the token from the verification mail. An unknown,
+    expired or already used token is a 422."""
+    user = await service.verify_email(session, body.token)
+    return UserRead.model_validate(user)

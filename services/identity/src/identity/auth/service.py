@@ -1,0 +1,187 @@
+"""Registration, login, token refresh and logout, e-mail verification: all the rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.auth import AuthUser, RevocationStore
+from vc_common.db import Database
+from vc_common.errors import Conflict, Invalid, Unauthorized
+from vc_common.ids import uuid7
+from vc_common.ratelimit import Rate, RateLimiter, enforce
+
+from identity.auth.passwords import Passwords
+from identity.auth.schemas import LoginRequest, RegisterRequest, TokenPair
+from identity.auth.tokens import digest, issue_pair, new_secret, revoke_family
+from identity.keys.keyring import KeyRing
+from identity.mail.outbox import queue_verification_mail
+from identity.models import RefreshToken, User, UserProfile
+from identity.settings import Settings
+from identity.users import events
+from identity.users import repository as users
+
+BAD_CREDENTIALS = "Invalid username or password."
+
+
+class RefreshTokenReused(Exception):
+    """A rotated refresh token came back: its family has been revoked (commit that)."""
+
+
+def conflict_from(exc: IntegrityError) -> Conflict:
+    text = str(exc.orig)
+    field = "email" if "email" in text else "username"
+    return Conflict(
+        f"This {field} is already taken.",
+        errors=[{"loc": ["body", field], "msg": f"{field} is already taken", "type": "conflict"}],
+    )
+
+
+async def new_verification(session: AsyncSession, settings: Settings, user: User) -> None:
+    """Give the profile a fresh verification token (only its hash is kept) and queue the mail."""
+    token = new_secret()
+    user.profile.verification_token = digest(token)
+    user.profile.verification_expires_at = datetime.now(UTC) + timedelta(
+        hours=settings.verification_token_ttl_hours
+    )
+    await queue_verification_mail(
+        session,
+        to=user.email,
+        username=user.username,
+        token=token,
+        public_url=settings.public_url,
+        ttl_hours=settings.verification_token_ttl_hours,
+    )
+
+
+async def register(
+    session: AsyncSession,
+    settings: Settings,
+    passwords: Passwords,
+    limiter: RateLimiter,
+    data: RegisterRequest,
+    ip: str,
+) -> User:
+    await enforce(limiter, f"identity:register:ip:{ip}", Rate.parse(settings.register_rate_per_ip))
+    account_rate = Rate.parse(settings.register_rate_per_account)
+    await enforce(limiter, f"identity:register:account:{data.username.lower()}", account_rate)
+    await enforce(limiter, f"identity:register:account:{data.email.lower()}", account_rate)
+
+    now = datetime.now(UTC)
+    user = User(
+        id=uuid7(),
+        username=data.username,
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        password=await passwords.hash(data.password),
+        date_joined=now,
+    )
+    user.profile = UserProfile(user_id=user.id)
+    await new_verification(session, settings, user)
+    try:
+        await users.add(session, user)
+    except IntegrityError as exc:
+        raise conflict_from(exc) from exc
+    await events.user_registered(session, user)
+    return user
+
+
+async def login(
+    session: AsyncSession,
+    db: Database,
+    settings: Settings,
+    passwords: Passwords,
+    keyring: KeyRing,
+    limiter: RateLimiter,
+    data: LoginRequest,
+    ip: str,
+) -> TokenPair:
+    await enforce(limiter, f"identity:login:ip:{ip}", Rate.parse(settings.login_rate_per_ip))
+    user = await users.by_login(session, data.username)
+    account = str(user.id) if user is not None else data.username.strip().lower()
+    await enforce(
+        limiter, f"identity:login:account:{account}", Rate.parse(settings.login_rate_per_account)
+    )
+    # an unknown user costs one argon2 verification too (against a dummy hash)
+    ok = await passwords.verify(user.password if user is not None else None, data.password)
+    if user is None or not ok:
+        raise Unauthorized(BAD_CREDENTIALS)
+    if not user.is_active:
+        raise Unauthorized("This account is disabled.")
+    if passwords.needs_rehash(user.password):
+        user.password = await passwords.hash(data.password)
+    user.last_login = datetime.now(UTC)
+    await keyring.refresh_if_stale(db)
+    return await issue_pair(session, keyring, settings, user)
+
+
+async def refresh(
+    session: AsyncSession, db: Database, settings: Settings, keyring: KeyRing, token: str
+) -> TokenPair:
+    row = (
+        (
+            await session.execute(
+                select(RefreshToken)
+                .where(RefreshToken.token_hash == digest(token))
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if row is None:
+        raise Unauthorized("The refresh token is invalid.")
+    if row.used_at is not None or row.revoked_at is not None:
+        await revoke_family(session, row.family_id)
+        raise RefreshTokenReused
+    now = datetime.now(UTC)
+    if row.expires_at <= now:
+        raise Unauthorized("The refresh token has expired.")
+    user = await users.get(session, row.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized("The refresh token is invalid.")
+    row.used_at = now
+    await keyring.refresh_if_stale(db)
+    return await issue_pair(session, keyring, settings, user, family_id=row.family_id)
+
+
+async def logout(
+    session: AsyncSession, revocations: RevocationStore, token: str, bearer: AuthUser | None
+) -> None:
+    row = (
+        (
+            await session.execute(
+                select(RefreshToken).where(RefreshToken.token_hash == digest(token))
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if row is not None:
+        await revoke_family(session, row.family_id)
+    if bearer is not None:
+        await revocations.revoke_token(bearer.jti, bearer.exp)
+
+
+async def verify_email(session: AsyncSession, token: str) -> User:
+    user = await users.by_verification_token(session, digest(token))
+    profile = user.profile if user is not None else None
+    if (
+        user is None
+        or profile is None
+        or profile.verification_expires_at is None
+        or profile.verification_expires_at <= datetime.now(UTC)
+    ):
+        raise Invalid(
+            "The verification token is invalid, expired or already used.", loc=["body", "token"]
+        )
+    profile.is_verified = True
+    profile.verification_token = None
+    profile.verification_expires_at = None
+    profile.updated_at = datetime.now(UTC)
+    await session.flush()
+    await events.user_verified(session, user)
+    return user

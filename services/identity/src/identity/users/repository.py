@@ -1,0 +1,67 @@
+"""All of the users module's SQL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
+
+from identity.models import User, UserProfile
+
+
+def _with_profile() -> Select[User]:
+    return select(User).join(User.profile).options(contains_eager(User.profile))
+
+
+async def get(
+    session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False
+) -> User | None:
+    stmt = _with_profile().where(User.id == user_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def by_login(session: AsyncSession, login: str) -> User | None:
+    """By username or e-mail, case-insensitively (usernames cannot hold ``@``)."""
+    key = login.strip().lower()
+    column = func.lower(User.email) if "@" in key else func.lower(User.username)
+    stmt = _with_profile().where(column == key)
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def by_verification_token(session: AsyncSession, token_hash: str) -> User | None:
+    stmt = (
+        _with_profile()
+        .where(UserProfile.verification_token == token_hash)
+        .with_for_update(of=UserProfile)
+    )
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def add(session: AsyncSession, user: User) -> None:
+    session.add(user)
+    session.add(user.profile)
+    await session.flush()
+
+
+def search(q: str | None) -> Select[User]:
+    stmt = _with_profile()
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                *(
+                    col.ilike(pattern, escape="\\")
+                    for col in (User.username, User.email, User.first_name, User.last_name)
+                )
+            )
+        )
+    return stmt
+
+
+def as_users(rows: list[Any]) -> list[User]:
+    return [r if isinstance(r, User) else r[0] for r in rows]

@@ -1,0 +1,160 @@
+"""Profiles, password changes and the staff's user administration: all the rules."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.auth import AuthUser, RevocationStore
+from vc_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from vc_common.pagination import PageParams, paginate
+from vc_common.ratelimit import Rate, RateLimiter, enforce
+
+from identity.auth.passwords import Passwords
+from identity.auth.service import conflict_from, new_verification
+from identity.auth.tokens import revoke_user as revoke_refresh_tokens
+from identity.models import User
+from identity.settings import Settings
+from identity.users import events
+from identity.users import repository as users
+from identity.users.schemas import AdminUserUpdate, PasswordChange
+
+USER_FIELDS = ("first_name", "last_name", "email")
+PROFILE_FIELDS = ("bio", "location", "birth_date", "avatar", "company_name", "timezone")
+EVENT_FIELDS = ("first_name", "last_name", "avatar", "timezone", "email")
+
+
+async def get_me(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User:
+    user = await users.get(session, user_id, for_update=for_update)
+    if user is None or not user.is_active:
+        # a valid token for a user that is gone or disabled
+        raise Unauthorized("This account no longer exists or is disabled.")
+    return user
+
+
+async def update_me(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, changes: dict[str, Any]
+) -> User:
+    user = await get_me(session, user_id, for_update=True)
+    profile = user.profile
+    role = changes.pop("role", None)
+    if role is not None and role != profile.role:
+        raise Forbidden("The role is set by staff (PATCH /api/v1/admin/users/{id}).")
+    before = {
+        f: (getattr(profile, f) if f in PROFILE_FIELDS else getattr(user, f)) for f in EVENT_FIELDS
+    }
+    for field in USER_FIELDS:
+        if field in changes:
+            setattr(user, field, changes[field])
+    for field in PROFILE_FIELDS:
+        if field in changes:
+            setattr(profile, field, changes[field])
+    email_changed = before["email"].lower() != user.email.lower()
+    if email_changed:
+        profile.is_verified = False
+        await new_verification(session, settings, user)
+    if changes:
+        profile.updated_at = datetime.now(UTC)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise conflict_from(exc) from exc
+    changed = [
+        f
+        for f in EVENT_FIELDS
+        if before[f] != (getattr(profile, f) if f in PROFILE_FIELDS else getattr(user, f))
+    ]
+    if changed:
+        await events.user_updated(session, user, changed)
+    return user
+
+
+async def change_password(
+    session: AsyncSession,
+    settings: Settings,
+    passwords: Passwords,
+    limiter: RateLimiter,
+    revocations: RevocationStore,
+    caller: AuthUser,
+    data: PasswordChange,
+) -> None:
+    await enforce(
+        limiter, f"identity:login:account:{caller.id}", Rate.parse(settings.login_rate_per_account)
+    )
+    user = await get_me(session, caller.id, for_update=True)
+    if not await passwords.verify(user.password, data.current_password):
+        raise Invalid("The current password is wrong.", loc=["body", "current_password"])
+    user.password = await passwords.hash(data.new_password)
+    await session.flush()
+    await revoke_refresh_tokens(session, user.id)
+    # access tokens issued before now die everywhere (their `iat` is in whole seconds, so the
+    # caller's own token is revoked by its jti as well)
+    await revocations.revoke_user(user.id, int(time.time()))
+    await revocations.revoke_token(caller.jti, caller.exp)
+
+
+async def public_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await users.get(session, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("No such user.")
+    return user
+
+
+async def list_users(
+    session: AsyncSession, staff: AuthUser, q: str | None, params: PageParams
+) -> tuple[list[User], str | None]:
+    await require_staff(session, staff)
+    rows, cursor = await paginate(
+        session, users.search(q), params, keys=[User.id], convert=[uuid.UUID]
+    )
+    return users.as_users(rows), cursor
+
+
+async def require_staff(session: AsyncSession, staff: AuthUser) -> User:
+    """The token says staff; the database (identity's own truth) must agree right now."""
+    actor = await users.get(session, staff.id)
+    if actor is None or not actor.is_active or not actor.is_staff:
+        raise Forbidden("Staff only.")
+    return actor
+
+
+async def admin_update(
+    session: AsyncSession,
+    revocations: RevocationStore,
+    staff: AuthUser,
+    user_id: uuid.UUID,
+    data: AdminUserUpdate,
+) -> User:
+    actor = await require_staff(session, staff)
+    user = await users.get(session, user_id, for_update=True)
+    if user is None:
+        raise NotFound("No such user.")
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    if user.id == actor.id and (
+        changes.get("is_active") is False or changes.get("is_staff") is False
+    ):
+        raise Conflict("Staff cannot deactivate or demote themselves; ask another staff member.")
+    now = datetime.now(UTC)
+    cutoff = int(time.time()) + 1  # every token issued up to now, whatever its second
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        user.is_active = changes["is_active"]
+        if user.is_active:
+            await events.user_reactivated(session, user, actor.id)
+        else:
+            await revoke_refresh_tokens(session, user.id)
+            await revocations.revoke_user(user.id, cutoff)
+            await events.user_deactivated(session, user, actor.id)
+    if "is_staff" in changes and changes["is_staff"] != user.is_staff:
+        user.is_staff = changes["is_staff"]
+        if not user.is_staff:
+            # access tokens carry is_staff: the old claim must not outlive the demotion
+            await revocations.revoke_user(user.id, cutoff)
+    if "role" in changes and changes["role"] != user.profile.role:
+        user.profile.role = changes["role"]
+        user.profile.updated_at = now
+    await session.flush()
+    return user
