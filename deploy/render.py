@@ -84,7 +84,7 @@ def k8s_service(name: str, svc: dict, *, gateway: bool = False) -> str:
         else f'["uvicorn", "--factory", "{app}", "--host", "0.0.0.0", "--port", "8000"]'
     )
     probe_path = "/health" if gateway else "/readyz"
-    live_path = "/health" if gateway else "/livez"
+    live_path = "/livez"
     return f"""# Rendered by deploy/render.py from platform.toml; do not edit by hand.
 apiVersion: apps/v1
 kind: Deployment

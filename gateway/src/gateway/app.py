@@ -1,0 +1,344 @@
+"""The API gateway: the only thing web and mobile clients talk to.
+
+One aiohttp handler does, in order: request id and trace context, CORS preflight, the gateway's
+own endpoints (``/health``, ``/openapi.json``, ``/docs``), routing by platform.toml, the per-IP rate
+limit, access-token verification (``/api/v1/*`` except the public auth routes), the per-user rate
+limit, then the HTTP or WebSocket forward. Everything is built in ``create_app()``; upstream
+sessions, Redis and the JWKS source are opened in the app's ``cleanup_ctx``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+import aiohttp
+import orjson
+from aiohttp import web
+from vc_common.auth import (
+    JWKSKeySource,
+    MemoryRevocationStore,
+    RedisRevocationStore,
+    RevocationStore,
+    TokenVerifier,
+    bearer_token,
+)
+from vc_common.errors import DomainError, TooManyRequests, Unauthorized
+from vc_common.logging import request_id_var
+from vc_common.ratelimit import MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
+
+from gateway.openapi import SWAGGER_HTML, OpenAPICache
+from gateway.problems import from_domain_error, problem
+from gateway.proxy import Proxy, make_session
+from gateway.routes import RouteTable, Service, find_config, load_services
+from gateway.settings import GatewaySettings
+from gateway.tracing import OtelTracing, next_traceparent, request_id
+
+log = logging.getLogger("gateway")
+access_log = logging.getLogger("gateway.access")
+
+API_PREFIX = "/api/v1/"
+PUBLIC_POST = frozenset(
+    {
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/verify",
+    }
+)
+EXPOSED_HEADERS = "X-Request-ID, Location, ETag, Retry-After, Link, traceparent"
+ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+
+GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def needs_token(method: str, raw_path: str) -> bool:
+    if not (raw_path.startswith(API_PREFIX) or raw_path == "/api/v1"):
+        return False
+    return not (method == "POST" and raw_path in PUBLIC_POST)
+
+
+class Cors:
+    def __init__(self, origins: list[str]) -> None:
+        self.any = "*" in origins
+        self.origins = frozenset(origins)
+        self.enabled = bool(origins)
+
+    def allows(self, origin: str) -> bool:
+        return self.any or origin in self.origins
+
+    def headers(self, origin: str) -> list[tuple[str, str]] | None:
+        if not self.allows(origin):
+            return None
+        return [
+            ("Access-Control-Allow-Origin", origin),
+            ("Access-Control-Allow-Credentials", "true"),
+            ("Access-Control-Expose-Headers", EXPOSED_HEADERS),
+        ]
+
+    def preflight(self, request: web.Request, origin: str) -> web.Response:
+        if not self.allows(origin):
+            return problem(403, "This origin may not call the API.", slug="cors-forbidden")
+        requested = request.headers.get("Access-Control-Request-Headers", "")
+        headers = {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            "Access-Control-Allow-Methods": ALLOWED_METHODS,
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+        }
+        if requested:
+            headers["Access-Control-Allow-Headers"] = requested
+        return web.Response(status=204, headers=headers)
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings, table: RouteTable) -> None:
+        self.settings = settings
+        self.table = table
+        self.cors = Cors(settings.cors_origin_list)
+        self.rate_ip: Rate | None = settings.rate_per_ip
+        self.rate_user: Rate | None = settings.rate_per_user
+        self.access_log = settings.gateway_access_log
+        self.tracing: OtelTracing | None = None
+        self.sessions: dict[str, aiohttp.ClientSession] = {}
+        self.proxy = Proxy(self.sessions, settings.gateway_buffer_limit)
+        self.openapi = OpenAPICache(table, ttl=settings.gateway_openapi_ttl)
+        self.limiter: RateLimiter = MemoryRateLimiter()
+        self.verifier: TokenVerifier | None = None
+        self.local: dict[str, Handler] = {
+            "/health": self.health,
+            "/livez": self.livez,
+            "/readyz": self.livez,
+            "/openapi.json": self.openapi_json,
+            "/docs": self.docs,
+        }
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def lifespan(self, _app: web.Application) -> AsyncIterator[None]:
+        s = self.settings
+        redis: Any = None
+        revocations: RevocationStore
+        if s.redis_url:
+            import redis.asyncio as aioredis
+
+            redis = aioredis.from_url(s.redis_url)
+            revocations = RedisRevocationStore(redis)
+            self.limiter = RedisRateLimiter(redis, prefix="vc:rl:gateway:")
+        else:
+            revocations = MemoryRevocationStore()
+            self.limiter = MemoryRateLimiter()
+        if s.otel_exporter_otlp_endpoint:
+            from vc_common.telemetry import setup_tracing
+
+            setup_tracing("gateway", s.otel_exporter_otlp_endpoint)
+            self.tracing = OtelTracing()
+        self.verifier = TokenVerifier(
+            JWKSKeySource(s.jwks_url),
+            issuer=s.jwt_issuer,
+            audience=s.jwt_audience,
+            revocations=revocations,
+        )
+        for name in self.table.services:
+            self.sessions[name] = make_session(
+                pool=s.gateway_upstream_pool,
+                connect_timeout=s.gateway_connect_timeout,
+                upstream_timeout=s.gateway_upstream_timeout,
+            )
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(sess.close() for sess in self.sessions.values()))
+            self.sessions.clear()
+            if redis is not None:
+                await redis.aclose()
+
+    # --- the one handler ------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        headers = request.headers
+        rid = request_id(headers.get("X-Request-ID"))
+        request_id_var.set(rid)
+        origin = headers.get("Origin")
+        cors = self.cors.headers(origin) if origin and self.cors.enabled else None
+        span: Any = None
+        if self.tracing is not None:
+            span, traceparent = self.tracing.begin(
+                f"{request.method} {request.path}",
+                headers.get("traceparent"),
+                headers.get("tracestate"),
+            )
+        else:
+            traceparent = next_traceparent(headers.get("traceparent"))
+
+        def decorate(resp: web.StreamResponse) -> None:
+            resp.headers["X-Request-ID"] = rid
+            if cors is not None:
+                for k, v in cors:
+                    resp.headers[k] = v
+                resp.headers.add("Vary", "Origin")
+
+        user_id: str | None = None
+        try:
+            resp, user_id = await self._dispatch(request, rid, traceparent, origin, decorate)
+        except DomainError as exc:
+            resp = from_domain_error(exc, instance=request.path)
+        except Exception:
+            log.exception("gateway error on %s %s", request.method, request.path)
+            resp = problem(500, "An unexpected error occurred; it has been logged.")
+        if not resp.prepared:
+            decorate(resp)
+        if span is not None:
+            OtelTracing.end(span, resp.status)
+        if self.access_log:
+            access_log.info(
+                "%s %s %s",
+                request.method,
+                request.path,
+                resp.status,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": resp.status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "remote": request.remote,
+                    "user_id": user_id,
+                    "traceparent": traceparent,
+                },
+            )
+        return resp
+
+    async def _dispatch(
+        self,
+        request: web.Request,
+        rid: str,
+        traceparent: str,
+        origin: str | None,
+        decorate: Callable[[web.StreamResponse], None],
+    ) -> tuple[web.StreamResponse, str | None]:
+        method = request.method
+        raw = request.raw_path
+        raw_path = raw.partition("?")[0]
+        if (
+            method == "OPTIONS"
+            and origin
+            and self.cors.enabled
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            return self.cors.preflight(request, origin), None
+        local = self.local.get(raw_path)
+        if local is not None:
+            if method not in ("GET", "HEAD"):
+                return problem(405, f"{method} is not allowed on {raw_path}."), None
+            return await local(request), None
+        stripped = raw_path.strip("/")
+        segs = stripped.split("/") if stripped else []
+        if "%" in raw_path:
+            segs = [unquote(s) for s in segs]
+        if "." in segs or ".." in segs:
+            return problem(400, "Dot segments are not allowed in a path."), None
+        route = self.table.match_segments(segs)
+        if route is None:
+            return problem(404, f"No route for {raw_path}.", slug="not-found"), None
+        if self.rate_ip is not None:
+            await self._limit(f"ip:{request.remote}", self.rate_ip)
+        is_ws = (
+            method == "GET"
+            and "Upgrade" in request.headers
+            and request.headers["Upgrade"].lower() == "websocket"
+        )
+        user_id: str | None = None
+        if needs_token(method, raw_path):
+            token = bearer_token(request.headers.get("Authorization"))
+            if token is None and is_ws:
+                token = request.query.get("token") or None
+            if token is None:
+                raise Unauthorized("An access token is required.")
+            assert self.verifier is not None
+            user = await self.verifier.verify(token)
+            user_id = str(user.id)
+            if self.rate_user is not None:
+                await self._limit(f"user:{user_id}", self.rate_user)
+        service: Service = route.service
+        if is_ws:
+            return await self.proxy.websocket(request, service, rid, traceparent, decorate), user_id
+        return await self.proxy.http(request, service, rid, traceparent, decorate), user_id
+
+    async def _limit(self, key: str, rate: Rate) -> None:
+        try:
+            wait = await self.limiter.hit(key, rate)
+        except Exception as exc:  # a broken Redis must not take the whole API down
+            log.warning("rate limiter failed (%s); request allowed", type(exc).__name__)
+            return
+        if wait is not None:
+            raise TooManyRequests(retry_after=max(1, math.ceil(wait)))
+
+    # --- the gateway's own endpoints ------------------------------------------------------------
+
+    async def livez(self, _request: web.Request) -> web.StreamResponse:
+        return web.json_response({"status": "ok"})
+
+    async def _ready(self, name: str) -> bool:
+        service = self.table.services[name]
+        try:
+            async with self.sessions[name].get(
+                service.base_url + "/readyz",
+                timeout=aiohttp.ClientTimeout(total=self.settings.gateway_health_timeout),
+            ) as resp:
+                await resp.read()
+                return resp.status == 200
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            return False
+
+    async def health(self, _request: web.Request) -> web.StreamResponse:
+        names = list(self.table.services)
+        results = await asyncio.gather(*(self._ready(n) for n in names))
+        ok = all(results)
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "services": {
+                n: "ok" if r else "unavailable" for n, r in zip(names, results, strict=True)
+            },
+        }
+        return web.Response(
+            body=orjson.dumps(body),
+            status=200 if ok else 503,
+            content_type="application/json",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def openapi_json(self, _request: web.Request) -> web.StreamResponse:
+        # Any session will do to fetch the documents: they name absolute URLs.
+        session = next(iter(self.sessions.values()), None)
+        if session is None:
+            return problem(503, "No service is configured.")
+        body = await self.openapi.get(session)
+        return web.Response(body=body, content_type="application/json")
+
+    async def docs(self, _request: web.Request) -> web.StreamResponse:
+        return web.Response(text=SWAGGER_HTML, content_type="text/html")
+
+
+def create_app(
+    settings: GatewaySettings | None = None, services: list[Service] | None = None
+) -> web.Application:
+    """The gateway application. Reads platform.toml (``PLATFORM_CONFIG`` or found up from the cwd)
+    unless ``services`` is given; opens no connection until the app starts."""
+    settings = settings or GatewaySettings()
+    if services is None:
+        services = load_services(find_config({"PLATFORM_CONFIG": settings.platform_config or ""}))
+    gateway = Gateway(settings, RouteTable(services))
+    app = web.Application(handler_args={"max_field_size": 16 * 1024})
+    app[GATEWAY_KEY] = gateway
+    app.cleanup_ctx.append(gateway.lifespan)
+    app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    return app

@@ -1,0 +1,313 @@
+"""Forwarding: HTTP requests (small bodies buffered, large ones streamed both ways) and WebSocket
+sessions (frames pumped both ways, close codes kept). One ``aiohttp.ClientSession`` per upstream
+service, each with its own keep-alive connection pool, shared by every request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import WSMsgType, web
+from multidict import CIMultiDict
+from yarl import URL
+
+from gateway.problems import problem
+from gateway.routes import Service
+
+log = logging.getLogger("gateway.proxy")
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Request headers the gateway drops or sets itself.
+_REQUEST_DROP = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "expect",
+    "x-request-id",
+    "traceparent",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+}
+_WS_DROP = _REQUEST_DROP | {
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-extensions",
+    "sec-websocket-protocol",
+    "sec-websocket-accept",
+}
+_RESPONSE_DROP = HOP_BY_HOP | {"content-length"}
+_RESPONSE_DROP_STREAM = HOP_BY_HOP
+_NO_BODY_STATUS = frozenset({204, 304})
+_UNSENDABLE_CLOSE = frozenset({1005, 1006, 1015})
+
+
+def make_session(
+    *, pool: int, connect_timeout: float, upstream_timeout: float
+) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=pool,
+        limit_per_host=0,
+        # Below uvicorn's 5 s keep-alive, so an idle connection is dropped here first rather than
+        # reused just as the service closes it.
+        keepalive_timeout=4.0,
+        ttl_dns_cache=300,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=connect_timeout, sock_read=upstream_timeout
+        ),
+        # Bytes pass through as the service sent them; nothing is invented on the way.
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+        # Never keep one client's cookies for another.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+    )
+
+
+def _connection_tokens(headers: Any) -> set[str]:
+    value = headers.get("Connection")
+    if not value:
+        return set()
+    return {t.strip().lower() for t in value.split(",") if t.strip()}
+
+
+def forward_headers(
+    request: web.Request, drop: frozenset[str], request_id: str, traceparent: str
+) -> list[tuple[str, str]]:
+    headers = request.headers
+    extra_drop = _connection_tokens(headers)
+    out: list[tuple[str, str]] = []
+    for k, v in headers.items():
+        lk = k.lower()
+        if lk in drop or (extra_drop and lk in extra_drop):
+            continue
+        out.append((k, v))
+    peer = request.remote or ""
+    xff = headers.get("X-Forwarded-For")
+    out.append(("X-Forwarded-For", f"{xff}, {peer}" if xff else peer))
+    out.append(("X-Forwarded-Proto", request.scheme))
+    host = headers.get("Host")
+    if host:
+        out.append(("X-Forwarded-Host", host))
+    out.append(("X-Request-ID", request_id))
+    out.append(("traceparent", traceparent))
+    return out
+
+
+def response_headers(headers: Any, drop: frozenset[str]) -> CIMultiDict[str]:
+    extra_drop = _connection_tokens(headers)
+    out: CIMultiDict[str] = CIMultiDict()
+    for k, v in headers.items():
+        lk = k.lower()
+        if lk in drop or (extra_drop and lk in extra_drop):
+            continue
+        out.add(k, v)
+    return out
+
+
+def _upstream_failure(exc: BaseException, service: Service) -> web.Response:
+    if isinstance(exc, TimeoutError):
+        return problem(
+            504,
+            f"The {service.name} service did not answer in time.",
+            slug="upstream-timeout",
+        )
+    log.warning("upstream %s failed: %s: %s", service.name, type(exc).__name__, exc)
+    return problem(502, f"The {service.name} service cannot be reached.", slug="upstream-error")
+
+
+class Proxy:
+    def __init__(self, sessions: dict[str, aiohttp.ClientSession], buffer_limit: int) -> None:
+        self.sessions = sessions
+        self.buffer_limit = buffer_limit
+
+    async def http(
+        self,
+        request: web.Request,
+        service: Service,
+        request_id: str,
+        traceparent: str,
+        decorate: Any,
+    ) -> web.StreamResponse:
+        session = self.sessions[service.name]
+        url = URL(service.base_url + request.raw_path, encoded=True)
+        headers = forward_headers(request, _REQUEST_DROP, request_id, traceparent)
+        data: Any = None
+        if request.body_exists:
+            length = request.content_length
+            if length is not None and length <= self.buffer_limit:
+                data = await request.read()
+            else:
+                data = request.content
+                if length is not None:
+                    headers.append(("Content-Length", str(length)))
+        try:
+            upstream = await session.request(
+                request.method, url, headers=headers, data=data, allow_redirects=False
+            )
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return _upstream_failure(exc, service)
+        try:
+            status = upstream.status
+            length = upstream.content_length
+            if request.method == "HEAD" or status in _NO_BODY_STATUS or status < 200:
+                return await self._no_body(request, upstream, decorate)
+            if length is not None and length <= self.buffer_limit:
+                try:
+                    body = await upstream.read()
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                    return _upstream_failure(exc, service)
+                return web.Response(
+                    status=status,
+                    reason=upstream.reason,
+                    body=body,
+                    headers=response_headers(upstream.headers, _RESPONSE_DROP),
+                )
+            return await self._stream(request, upstream, decorate, service)
+        finally:
+            upstream.release()
+
+    async def _no_body(
+        self, request: web.Request, upstream: aiohttp.ClientResponse, decorate: Any
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            status=upstream.status,
+            reason=upstream.reason,
+            headers=response_headers(upstream.headers, _RESPONSE_DROP_STREAM),
+        )
+        decorate(resp)
+        await resp.prepare(request)
+        await resp.write_eof()
+        return resp
+
+    async def _stream(
+        self,
+        request: web.Request,
+        upstream: aiohttp.ClientResponse,
+        decorate: Any,
+        service: Service,
+    ) -> web.StreamResponse:
+        resp = web.StreamResponse(
+            status=upstream.status,
+            reason=upstream.reason,
+            headers=response_headers(upstream.headers, _RESPONSE_DROP_STREAM),
+        )
+        decorate(resp)
+        await resp.prepare(request)
+        try:
+            async for chunk in upstream.content.iter_any():
+                await resp.write(chunk)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            # The status is gone already: cut the connection so the client sees a broken body,
+            # never a short one that looks complete.
+            log.warning("stream from %s broken: %s", service.name, type(exc).__name__)
+            if request.transport is not None:
+                request.transport.abort()
+            return resp
+        await resp.write_eof()
+        return resp
+
+    async def websocket(
+        self,
+        request: web.Request,
+        service: Service,
+        request_id: str,
+        traceparent: str,
+        decorate: Any,
+    ) -> web.StreamResponse:
+        session = self.sessions[service.name]
+        url = URL(service.base_url + request.raw_path, encoded=True)
+        headers = forward_headers(request, _WS_DROP, request_id, traceparent)
+        offered = request.headers.get("Sec-WebSocket-Protocol", "")
+        protocols = [p.strip() for p in offered.split(",") if p.strip()]
+        try:
+            upstream = await session.ws_connect(
+                url,
+                headers=headers,
+                protocols=protocols,
+                autoping=True,
+                autoclose=True,
+                max_msg_size=4 * 1024 * 1024,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10.0),
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if 400 <= exc.status < 500:
+                return problem(exc.status, f"The {service.name} service refused the WebSocket.")
+            return _upstream_failure(exc, service)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return _upstream_failure(exc, service)
+        ws = web.WebSocketResponse(
+            protocols=[upstream.protocol] if upstream.protocol else (),
+            autoping=True,
+            autoclose=True,
+            max_msg_size=4 * 1024 * 1024,
+        )
+        decorate(ws)
+        try:
+            await ws.prepare(request)
+        except Exception:
+            await upstream.close()
+            raise
+        tasks = [
+            asyncio.create_task(_pump(ws, upstream)),
+            asyncio.create_task(_pump(upstream, ws)),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            # One side closed and the pump closed the other; let the second pump see it.
+            await asyncio.wait(tasks, timeout=15.0)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(BaseException):
+                    await t
+            if not upstream.closed:
+                await upstream.close()
+            if not ws.closed:
+                await ws.close()
+        return ws
+
+
+WSLike = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
+
+
+async def _pump(src: WSLike, dst: WSLike) -> None:
+    while True:
+        msg = await src.receive()
+        kind = msg.type
+        if kind is WSMsgType.TEXT:
+            await dst.send_str(msg.data)
+        elif kind is WSMsgType.BINARY:
+            await dst.send_bytes(msg.data)
+        elif kind is WSMsgType.CLOSE:
+            code = msg.data if isinstance(msg.data, int) else 1000
+            if code in _UNSENDABLE_CLOSE:
+                code = 1000
+            reason = (msg.extra or "").encode() if isinstance(msg.extra, str) else b""
+            if not dst.closed:
+                await dst.close(code=code, message=reason)
+            return
+        elif kind in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            # The other pump is closing this side, or the peer vanished without a close frame.
+            if not dst.closed:
+                await dst.close(code=1000 if kind is WSMsgType.CLOSING else 1001)
+            return

@@ -1,0 +1,192 @@
+"""The route table: which service answers a public path, built once from platform.toml.
+
+Patterns: ``*`` matches exactly one (non-empty) path segment; a trailing ``/**`` matches the prefix
+itself and everything below it. The most specific pattern wins: more literal segments first, then
+more segments, then an exact pattern over a ``/**`` one. Matching walks a segment trie, so its cost
+grows with the depth of the path, not with the number of routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("gateway.routes")
+
+CONFIG_NAME = "platform.toml"
+
+
+class ConfigError(Exception):
+    """platform.toml is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    base_url: str  # no trailing slash
+    routes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    pattern: str
+    service: Service
+    specificity: tuple[int, int, int]
+    order: int
+
+
+@dataclass(slots=True)
+class _Node:
+    literal: dict[str, _Node] = field(default_factory=dict)
+    star: _Node | None = None
+    exact: Route | None = None
+    prefix: Route | None = None
+
+
+def split_pattern(pattern: str) -> list[str]:
+    if not pattern.startswith("/"):
+        raise ConfigError(f"route pattern must start with '/': {pattern!r}")
+    segs = pattern.strip("/").split("/") if pattern.strip("/") else []
+    for i, s in enumerate(segs):
+        if s == "**" and i != len(segs) - 1:
+            raise ConfigError(f"'**' is only allowed as the last segment: {pattern!r}")
+        if s == "" or (s not in ("*", "**") and ("*" in s)):
+            raise ConfigError(f"bad segment {s!r} in route pattern {pattern!r}")
+    return segs
+
+
+def _specificity(segs: Sequence[str]) -> tuple[int, int, int]:
+    is_prefix = bool(segs) and segs[-1] == "**"
+    body = segs[:-1] if is_prefix else segs
+    literals = sum(1 for s in body if s != "*")
+    return (literals, len(body), 0 if is_prefix else 1)
+
+
+class RouteTable:
+    def __init__(self, services: Sequence[Service]) -> None:
+        self.services: dict[str, Service] = {s.name: s for s in services}
+        self._root = _Node()
+        order = 0
+        for service in services:
+            for pattern in service.routes:
+                self._add(pattern, service, order)
+                order += 1
+
+    def _add(self, pattern: str, service: Service, order: int) -> None:
+        segs = split_pattern(pattern)
+        route = Route(pattern, service, _specificity(segs), order)
+        node = self._root
+        is_prefix = bool(segs) and segs[-1] == "**"
+        for s in segs[:-1] if is_prefix else segs:
+            if s == "*":
+                if node.star is None:
+                    node.star = _Node()
+                node = node.star
+            else:
+                node = node.literal.setdefault(s, _Node())
+        slot = "prefix" if is_prefix else "exact"
+        existing: Route | None = getattr(node, slot)
+        if existing is not None:
+            log.warning(
+                "route %r of %s ignored: %s already routes the same pattern %r",
+                pattern,
+                service.name,
+                existing.service.name,
+                existing.pattern,
+            )
+            return
+        setattr(node, slot, route)
+
+    def match_segments(self, segs: Sequence[str]) -> Route | None:
+        """The most specific route for the (decoded) path segments, or ``None``."""
+        best: Route | None = None
+        n = len(segs)
+        # Iterative DFS over (node, index): few nodes are ever visited.
+        stack: list[tuple[_Node, int]] = [(self._root, 0)]
+        while stack:
+            node, i = stack.pop()
+            cand = node.prefix
+            if cand is not None and (
+                best is None
+                or cand.specificity > best.specificity
+                or (cand.specificity == best.specificity and cand.order < best.order)
+            ):
+                best = cand
+            if i == n:
+                cand = node.exact
+                if cand is not None and (
+                    best is None
+                    or cand.specificity > best.specificity
+                    or (cand.specificity == best.specificity and cand.order < best.order)
+                ):
+                    best = cand
+                continue
+            seg = segs[i]
+            child = node.literal.get(seg)
+            if child is not None:
+                stack.append((child, i + 1))
+            if node.star is not None and seg:
+                stack.append((node.star, i + 1))
+        return best
+
+    def match(self, path: str) -> Route | None:
+        stripped = path.strip("/")
+        return self.match_segments(stripped.split("/") if stripped else [])
+
+
+# --- platform.toml ------------------------------------------------------------------------------
+
+
+def find_config(env: Mapping[str, str] | None = None) -> Path:
+    """``PLATFORM_CONFIG``, else the first platform.toml up from the cwd, else up from here."""
+    env = os.environ if env is None else env
+    explicit = env.get("PLATFORM_CONFIG")
+    if explicit:
+        path = Path(explicit).expanduser().resolve()
+        if not path.is_file():
+            raise ConfigError(f"PLATFORM_CONFIG names no file: {path}")
+        return path
+    for origin in (Path.cwd(), Path(__file__).resolve().parent):
+        for directory in (origin.resolve(), *origin.resolve().parents):
+            candidate = directory / CONFIG_NAME
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"no {CONFIG_NAME} found above {Path.cwd()} (set PLATFORM_CONFIG)")
+
+
+def env_key(name: str) -> str:
+    return name.upper().replace("-", "_")
+
+
+def load_services(path: Path, env: Mapping[str, str] | None = None) -> list[Service]:
+    """Every ``[services.<name>]`` of platform.toml with its upstream base URL: ``<NAME>_URL``,
+    else ``http://127.0.0.1:<port>`` (``<NAME>_PORT`` overrides the port, as in the dev runner)."""
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    raw = data.get("services", {})
+    if not isinstance(raw, dict):
+        raise ConfigError("[services] must be a table of [services.<name>] tables")
+    services: list[Service] = []
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"[services.{name}] must be a table")
+        routes = table.get("routes", [])
+        if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
+            raise ConfigError(f"[services.{name}] routes must be a list of strings")
+        for r in routes:
+            split_pattern(r)
+        url = env.get(f"{env_key(name)}_URL")
+        if not url:
+            port = env.get(f"{env_key(name)}_PORT") or table.get("port")
+            if port is None:
+                raise ConfigError(f"[services.{name}] needs a port (or set {env_key(name)}_URL)")
+            url = f"http://127.0.0.1:{int(port)}"
+        services.append(Service(name=name, base_url=url.rstrip("/"), routes=tuple(routes)))
+    return services
