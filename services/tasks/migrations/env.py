@@ -1,0 +1,4 @@
+from tasks.models import Base
+from vc_common.migrations import run_migrations
+
+run_migrations("tasks", Base.metadata)

@@ -1,0 +1,1 @@
+"""VirtualCoworking tasks service: the team's kanban boards."""

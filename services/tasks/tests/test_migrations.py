@@ -1,0 +1,65 @@
+"""Every migration goes up and down cleanly, and head matches the models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from vc_common.testing.plugin import alembic, create_database, drop_database
+
+ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
+
+
+async def tables(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        )
+        names = {r[0] for r in rows}
+    await engine.dispose()
+    return names
+
+
+async def scalar(url: str, sql: str) -> object:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        value = (await conn.execute(text(sql))).scalar()
+    await engine.dispose()
+    return value
+
+
+async def test_upgrade_downgrade_upgrade() -> None:
+    name = f"test_tasks_migrations_{os.getpid()}"
+    url = await create_database(name)
+    try:
+        await alembic(ALEMBIC_INI, url, "upgrade", "head")
+        up = await tables(url)
+        assert {
+            "boards",
+            "board_columns",
+            "tasks",
+            "subtasks",
+            "task_comments",
+            "task_attachments",
+            "labels",
+            "task_labels",
+            "task_activity",
+            "outbox",
+            "inbox",
+            "idempotency_keys",
+            "team_members",
+            "deleted_teams",
+        } <= up
+        if await scalar(url, "SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'"):
+            assert await scalar(
+                url, "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_tasks_search_trgm'"
+            )
+        await alembic(ALEMBIC_INI, url, "downgrade", "base")
+        assert await tables(url) == {"alembic_version"}
+        await alembic(ALEMBIC_INI, url, "upgrade", "head")
+        assert await tables(url) == up
+    finally:
+        await drop_database(name)
