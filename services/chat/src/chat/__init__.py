@@ -1,0 +1,1 @@
+"""VirtualCoworking chat: team rooms, messages, real-time delivery over WebSockets, presence."""

@@ -1,0 +1,58 @@
+"""What the chat service consumes.
+
+- ``teams.member.*`` / ``teams.team.deleted``: the team-membership projection
+  (``vc_common.membership``), so authorization never calls teams on the hot path.
+- ``teams.member.removed``: the member's open sockets in the team's rooms are closed (4403) on
+  every replica, through the fan-out's control subject, after the projection change committed.
+- ``teams.team.deleted``: the team's rooms and their messages are deleted (``chat.room.deleted``
+  each, reason ``team_deleted``) and their sockets closed (4404).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.events.consumer import Consumer
+from vc_common.events.envelope import CloudEvent
+from vc_common.membership import (
+    cached_membership,
+    membership_consumer_handlers,
+    on_team_deleted,
+)
+
+from chat.aftercommit import after_commit
+from chat.models import membership_tables
+from chat.realtime.current import current_hub
+from chat.rooms.service import drop_team_rooms
+
+log = logging.getLogger("chat.consumers")
+
+consumer = Consumer("chat")
+membership_consumer_handlers(consumer, membership_tables)
+
+
+@consumer.on("teams.member.removed")
+async def close_removed_member_sockets(session: AsyncSession, event: CloudEvent) -> None:
+    team_id = uuid.UUID(str(event.data["team_id"]))
+    user_id = uuid.UUID(str(event.data["user_id"]))
+    if await cached_membership(session, membership_tables, team_id, user_id) is not None:
+        return  # a stale removal (the user was added back since): keep their sockets
+    hub = current_hub()
+    if hub is None:
+        log.warning("no hub: sockets of removed member %s not closed", user_id)
+        return
+
+    async def announce() -> None:
+        await hub.announce_member_removed(team_id, user_id)
+
+    after_commit(session, announce)
+
+
+@on_team_deleted(membership_tables)
+async def drop_rooms_of_deleted_team(
+    session: AsyncSession, team_id: uuid.UUID, event: CloudEvent
+) -> None:
+    del event
+    await drop_team_rooms(session, current_hub(), team_id)

@@ -1,0 +1,85 @@
+"""What the chat service publishes (through the outbox, in the transaction of the change).
+
+``data`` carries ids, the ``team_id`` and the acting ``user_id``; never a message's text (events
+travel to every context, chat content stays in chat). One JSON Schema per type lives in
+``contracts/events/<type>.v1.json``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.events.envelope import CloudEvent
+from vc_common.events.outbox import add_event
+
+from chat.models import Message, Room, event_tables
+
+SOURCE = "chat"
+
+ROOM_CREATED = "chat.room.created"
+ROOM_UPDATED = "chat.room.updated"
+ROOM_DELETED = "chat.room.deleted"
+MESSAGE_POSTED = "chat.message.posted"
+
+PUBLISHED = (ROOM_CREATED, ROOM_UPDATED, ROOM_DELETED, MESSAGE_POSTED)
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+async def _publish(
+    session: AsyncSession, type_: str, subject: uuid.UUID, data: dict[str, Any]
+) -> CloudEvent:
+    return await add_event(
+        session, event_tables, source=SOURCE, type=type_, subject=subject, data=data
+    )
+
+
+def _room_data(room: Room, user_id: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "room_id": str(room.id),
+        "team_id": str(room.team_id),
+        "name": room.name,
+        "user_id": str(user_id) if user_id else None,
+    }
+
+
+async def room_created(session: AsyncSession, room: Room, user_id: uuid.UUID) -> CloudEvent:
+    return await _publish(session, ROOM_CREATED, room.id, _room_data(room, user_id))
+
+
+async def room_updated(
+    session: AsyncSession, room: Room, user_id: uuid.UUID, changes: dict[str, Any]
+) -> CloudEvent:
+    return await _publish(
+        session, ROOM_UPDATED, room.id, {**_room_data(room, user_id), "changes": changes}
+    )
+
+
+async def room_deleted(
+    session: AsyncSession, room: Room, user_id: uuid.UUID | None, reason: str = "deleted"
+) -> CloudEvent:
+    """``reason``: ``deleted`` (an admin deleted it) or ``team_deleted`` (the team went)."""
+    return await _publish(
+        session, ROOM_DELETED, room.id, {**_room_data(room, user_id), "reason": reason}
+    )
+
+
+async def message_posted(session: AsyncSession, message: Message) -> CloudEvent:
+    # subject: the room, so consumers see a room's messages in order
+    return await _publish(
+        session,
+        MESSAGE_POSTED,
+        message.room_id,
+        {
+            "message_id": str(message.id),
+            "room_id": str(message.room_id),
+            "team_id": str(message.team_id),
+            "user_id": str(message.user_id),
+            "timestamp": _rfc3339(message.timestamp),
+        },
+    )

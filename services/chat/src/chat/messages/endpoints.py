@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from vc_common.auth import CurrentUser
+from vc_common.errors import PROBLEM_RESPONSES
+from vc_common.pagination import Page
+from vc_common.ratelimit import Rate
+from vc_common.uow import SessionDep
+
+from chat.messages import service
+from chat.messages.schemas import MessageCreate, MessageRead, MessageUpdate
+from chat.models import Message
+from chat.realtime.deps import HubDep
+
+router = APIRouter(tags=["messages"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/api/v1/rooms/{room_id}/messages", response_model=Page[MessageRead])
+async def list_messages(
+    room_id: uuid.UUID,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    before: Annotated[
+        uuid.UUID | None, Query(description="A message id: only older messages (newest first)")
+    ] = None,
+    cursor: Annotated[
+        uuid.UUID | None, Query(description="`next_cursor` of the previous page (same as `before`)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[MessageRead]:
+    rows, next_cursor = await service.history(
+        session, request, room_id, user, before=before or cursor, limit=limit
+    )
+    return Page[MessageRead](
+        items=[MessageRead.model_validate(m) for m in rows], next_cursor=next_cursor
+    )
+
+
+@router.post("/api/v1/rooms/{room_id}/messages", status_code=201, response_model=MessageRead)
+async def post_message(
+    room_id: uuid.UUID,
+    body: MessageCreate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    hub: HubDep,
+    response: Response,
+) -> Message:
+    rate = Rate.parse(request.app.state.settings.chat_message_rate)
+    message = await service.post_message(
+        session, request, hub, request.app.state.limiter, rate, room_id, user, body.content
+    )
+    response.headers["Location"] = f"/api/v1/messages/{message.id}"
+    return message
+
+
+@router.get("/api/v1/messages/{message_id}", response_model=MessageRead)
+async def get_message(
+    message_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep
+) -> Message:
+    return await service.get_message(session, request, message_id, user)
+
+
+@router.patch("/api/v1/messages/{message_id}", response_model=MessageRead)
+async def edit_message(
+    message_id: uuid.UUID,
+    body: MessageUpdate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    hub: HubDep,
+) -> Message:
+    return await service.edit_message(session, request, hub, message_id, user, body.content)
+
+
+@router.delete("/api/v1/messages/{message_id}", status_code=204)
+async def delete_message(
+    message_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep, hub: HubDep
+) -> Response:
+    await service.delete_message(session, request, hub, message_id, user)
+    return Response(status_code=204)

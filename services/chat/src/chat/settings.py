@@ -1,0 +1,56 @@
+"""Settings of the chat service (environment variables, see vc_common.settings)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from vc_common.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "chat"
+    teams_url: str = "http://127.0.0.1:8102"
+    # Run the outbox relay and the event consumers in this process (off: tests of the sockets
+    # alone, or a replica dedicated to sockets).
+    chat_events_enabled: bool = True
+
+    # Fan-out between replicas: ``nats`` (core subjects, no JetStream), ``redis`` (pub/sub) or
+    # ``local`` (one process). ``auto``: redis when REDIS_URL is set, else nats.
+    chat_fanout: Literal["auto", "nats", "redis", "local"] = "auto"
+    # NATS server for the fan-out; default: EVENT_BUS_URL when it is nats://.
+    nats_url: str | None = None
+    # Core-NATS subjects / Redis channels are ``<prefix>.room.<room_id>``, ``<prefix>.team.<id>``
+    # and ``<prefix>.control``. Deliberately not under ``chat.``: the event backbone's JetStream
+    # stream for this context captures ``chat.>``, and fan-out frames are not domain events.
+    chat_fanout_prefix: str = "fanout.chat"
+
+    # Posting: per user, over HTTP and WebSocket together.
+    chat_message_rate: str = "20/10s"
+
+    # A socket that sends nothing (not even {"type":"ping"}) for this long is closed (4408).
+    chat_heartbeat_timeout: float = 60.0
+    # Presence: a replica refreshes its users' presence entries every ttl/3; entries of a replica
+    # that died expire after the ttl and are swept (offline pushed) by the surviving replicas.
+    chat_presence_ttl: float = 30.0
+    # Per-socket send queue; a client that falls this far behind is closed (1013) and resumes.
+    chat_socket_queue: int = 1000
+    # How long a replica waits for a missing message of a room before reading it from the database.
+    chat_gap_wait: float = 0.2
+    # At most this many events are replayed on resume; beyond, the client gets {"type":"resync"}.
+    chat_resume_limit: int = 5000
+
+    @property
+    def fanout_kind(self) -> Literal["nats", "redis", "local"]:
+        if self.chat_fanout != "auto":
+            return self.chat_fanout
+        if self.redis_url:
+            return "redis"
+        return "nats" if self.fanout_nats_url else "local"
+
+    @property
+    def fanout_nats_url(self) -> str | None:
+        if self.nats_url:
+            return self.nats_url
+        if self.event_bus_url.startswith(("nats://", "tls://")):
+            return self.event_bus_url
+        return None
