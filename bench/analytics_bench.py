@@ -1,0 +1,320 @@
+"""Analytics: events ingested per second, and completion-to-aggregate latency.
+
+::
+
+    python -m bench.analytics_bench [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Creates a scratch database on the server of ``DATABASE_URL`` (``bench_analytics_<pid>``), migrates
+it with the service's Alembic migrations, drives the service's real consumer
+(``analytics.consumers.consumer``: inbox row, raw log row and upserts in one transaction per
+event or batch) with generated ``tasks.task.completed`` (70 %) and ``focus.session.ended`` (30 %)
+events over 50 teams and 500 users, and drops the database at the end. It never publishes to a
+broker: the platform's streams are shared, and fake events there would reach other consumers.
+
+Measured:
+
+- ``batch``: ingestion as the consumer loop does it (``handle_batch`` of 500, the analytics
+  consumer's batch size, one transaction per batch), 4 loops on disjoint teams; events/s;
+- ``single``: one transaction per event (``handle``), 16 at a time; events per second;
+- ``latency@500/s``: events produced at 500 per second; one loop applies whatever has arrived
+  (up to 500) per transaction, like the broker consumer's pull loop; the time from the task's
+  completion (the event's creation) to the committed aggregate, p50/p99 (no broker hop).
+
+Targets: ≥ 3,000 events/s; p99 < 250 ms at 500 events/s. Bounded: well under 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+TARGET_RATE = 3000.0
+TARGET_P99_MS = 250.0
+ROOT = Path(__file__).resolve().parents[1]
+ALEMBIC_INI = ROOT / "services" / "analytics" / "alembic.ini"
+
+
+@dataclass
+class Row:
+    name: str
+    count: int
+    seconds: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    errors: int = 0
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k] * 1000
+
+
+class Generator:
+    """Events in the producers' shapes; each user works in one team (partition = team % n)."""
+
+    def __init__(self, teams: int = 50, users_per_team: int = 10, seed: int = 7) -> None:
+        from vc_common.ids import uuid7
+
+        self.uuid7 = uuid7
+        self.rng = random.Random(seed)
+        self.teams = [uuid7() for _ in range(teams)]
+        self.members = {t: [uuid7() for _ in range(users_per_team)] for t in self.teams}
+
+    def event(self, partition: int = 0, partitions: int = 1, at: datetime | None = None) -> Any:
+        from vc_common.events.envelope import CloudEvent
+
+        team = self.rng.choice(self.teams[partition::partitions])
+        user = self.rng.choice(self.members[team])
+        at = at or datetime.now(UTC) - timedelta(minutes=self.rng.randrange(0, 60 * 24 * 7))
+        stamp = at.isoformat().replace("+00:00", "Z")
+        if self.rng.random() < 0.7:
+            data = {
+                "task_id": str(self.uuid7()),
+                "board_id": str(self.uuid7()),
+                "team_id": str(team),
+                "column_id": str(self.uuid7()),
+                "title": "bench",
+                "assignee_id": str(self.rng.choice(self.members[team])),
+                "priority": "medium",
+                "due_date": None,
+                "user_id": str(user),
+                "completed_at": stamp,
+            }
+            return CloudEvent(
+                source="tasks", type="tasks.task.completed", subject=data["task_id"], data=data
+            )
+        minutes = self.rng.randrange(5, 90)
+        start = at - timedelta(minutes=minutes)
+        data = {
+            "session_id": str(self.uuid7()),
+            "user_id": str(user),
+            "team_id": str(team),
+            "task_id": None,
+            "focus_type": "custom",
+            "start_time": start.isoformat().replace("+00:00", "Z"),
+            "planned_end_time": stamp,
+            "end_time": stamp,
+            "planned_minutes": minutes,
+            "actual_minutes": minutes,
+            "is_completed": True,
+            "interruptions": 0,
+            "minutes_by_day": {at.date().isoformat(): minutes},
+            "timezone": "UTC",
+            "minutes": minutes,
+            "ended_by": "user",
+        }
+        return CloudEvent(
+            source="focus", type="focus.session.ended", subject=data["session_id"], data=data
+        )
+
+
+async def bench_batch(
+    db: Any,
+    consumer: Any,
+    gen: Generator,
+    *,
+    loops: int = 4,
+    batch: int = 500,
+    seconds: float = 8.0,
+    limit: int = 40_000,
+) -> Row:
+    done = 0
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def loop(p: int) -> None:
+        nonlocal done, errors
+        while time.perf_counter() < deadline and done < limit:
+            events = [gen.event(p, loops) for _ in range(batch)]
+            try:
+                done += sum(await consumer.handle_batch(db, events))
+            except Exception as exc:
+                errors += 1
+                print(f"batch failed: {exc!r}", file=sys.stderr)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(loop(p) for p in range(loops)))
+    return Row(f"batch ({loops} loops x {batch})", done, time.perf_counter() - t0, errors=errors)
+
+
+async def bench_single(
+    db: Any,
+    consumer: Any,
+    gen: Generator,
+    *,
+    concurrency: int = 16,
+    seconds: float = 6.0,
+    limit: int = 30_000,
+) -> Row:
+    done = 0
+    errors = 0
+    lat: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        nonlocal done, errors
+        while time.perf_counter() < deadline and done < limit:
+            e = gen.event()
+            s = time.perf_counter()
+            try:
+                done += await consumer.handle(db, e)
+            except Exception as exc:
+                errors += 1
+                print(f"event failed: {exc!r}", file=sys.stderr)
+            lat.append(time.perf_counter() - s)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Row(
+        f"single ({concurrency} concurrent)",
+        done,
+        time.perf_counter() - t0,
+        percentile(lat, 50),
+        percentile(lat, 99),
+        errors,
+    )
+
+
+async def bench_latency(
+    db: Any,
+    consumer: Any,
+    gen: Generator,
+    *,
+    rate: float = 500.0,
+    seconds: float = 8.0,
+    max_batch: int = 500,
+) -> Row:
+    """Open loop: an event every 1/rate s; one consumer loop takes whatever has arrived (up to
+    ``max_batch``) and applies it in one transaction, as the broker consumer's pull loop does."""
+    lat: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[tuple[float, Any] | None] = asyncio.Queue()
+
+    async def consume() -> None:
+        nonlocal errors
+        while True:
+            item = await queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < max_batch and not queue.empty():
+                nxt = queue.get_nowait()
+                if nxt is None:
+                    queue.put_nowait(None)
+                    break
+                batch.append(nxt)
+            try:
+                await consumer.handle_batch(db, [e for _, e in batch])
+            except Exception:
+                errors += len(batch)
+                continue
+            now = time.perf_counter()
+            lat.extend(now - created for created, _ in batch)
+
+    worker = asyncio.create_task(consume())
+    n = int(rate * seconds)
+    t0 = time.perf_counter()
+    for i in range(n):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        queue.put_nowait((time.perf_counter(), gen.event(at=datetime.now(UTC))))
+    queue.put_nowait(None)
+    await asyncio.wait_for(worker, timeout=20)
+    return Row(
+        f"latency @ {rate:.0f}/s",
+        len(lat),
+        time.perf_counter() - t0,
+        percentile(lat, 50),
+        percentile(lat, 99),
+        errors,
+    )
+
+
+async def check_totals(db: Any) -> tuple[int, int]:
+    from sqlalchemy import text
+
+    async with db.engine.connect() as conn:
+        logged = (await conn.execute(text("SELECT count(*) FROM analytics_events"))).scalar_one()
+        counted = (
+            await conn.execute(text("SELECT coalesce(sum(completed_tasks), 0) FROM team_analytics"))
+        ).scalar_one()
+    return int(logged), int(counted)
+
+
+async def run(database_url: str) -> int:
+    from analytics.consumers import consumer
+    from vc_common.db import Database
+    from vc_common.settings import to_async_url
+    from vc_common.testing.plugin import alembic, create_database, drop_database
+
+    os.environ["DATABASE_URL"] = database_url
+    name = f"bench_analytics_{os.getpid()}"
+    url = await create_database(name)
+    rows: list[Row] = []
+    try:
+        await alembic(ALEMBIC_INI, url, "upgrade", "head")
+        db = Database(to_async_url(url), pool_size=20, max_overflow=4)
+        gen = Generator()
+        try:
+            rows.append(await bench_batch(db, consumer, gen))
+            rows.append(await bench_single(db, consumer, gen))
+            rows.append(await bench_latency(db, consumer, gen))
+            logged, _ = await check_totals(db)
+        finally:
+            await db.dispose()
+    finally:
+        await drop_database(name)
+
+    print(f"\nanalytics ingestion ({logged} events logged; PostgreSQL {database_url})\n")
+    print(f"{'run':<26}{'events':>8}{'s':>7}{'events/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'err':>5}")
+    for r in rows:
+        p50 = f"{r.p50_ms:.1f}" if r.p50_ms is not None else "-"
+        p99 = f"{r.p99_ms:.1f}" if r.p99_ms is not None else "-"
+        print(
+            f"{r.name:<26}{r.count:>8}{r.seconds:>7.1f}{r.per_second:>10.0f}{p50:>9}{p99:>9}"
+            f"{r.errors:>5}"
+        )
+    best = max(r.per_second for r in rows[:2])
+    p99 = rows[2].p99_ms or float("inf")
+    print(
+        f"\ntarget ≥ {TARGET_RATE:.0f} events/s: {'met' if best >= TARGET_RATE else 'MISSED'}"
+        f" ({best:.0f}); p99 < {TARGET_P99_MS:.0f} ms at 500/s: "
+        f"{'met' if p99 < TARGET_P99_MS else 'MISSED'} ({p99:.1f} ms)"
+    )
+    return 0 if best >= TARGET_RATE and p99 < TARGET_P99_MS else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.analytics_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server; a scratch database is created on it and dropped",
+    )
+    args = p.parse_args(argv)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    return asyncio.run(run(args.database_url))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

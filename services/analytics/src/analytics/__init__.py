@@ -1,0 +1,1 @@
+"""VirtualCoworking analytics: daily team and user aggregates built from domain events."""
