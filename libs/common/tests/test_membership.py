@@ -1,0 +1,349 @@
+"""vc_common.membership: the role matrix, the projection kept from teams' events (in order,
+idempotent, tombstones), the team-deleted hook, and the dependencies over the projection.
+
+The read-through to a real teams service is tested in services/teams/tests
+(test_membership_readthrough.py), where the teams app can be started.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import httpx
+import pytest
+import pytest_asyncio
+from fastapi import APIRouter, Depends
+from sqlalchemy import Column, MetaData, Table, Uuid, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from vc_common.app import create_service_app
+from vc_common.db import Database
+from vc_common.events.consumer import Consumer
+from vc_common.events.envelope import CloudEvent
+from vc_common.events.tables import install_event_tables
+from vc_common.membership import (
+    PERMISSIONS,
+    Action,
+    Membership,
+    MembershipTables,
+    Role,
+    TeamMember,
+    can,
+    install_membership_tables,
+    membership_consumer_handlers,
+    membership_runtime,
+    on_team_deleted,
+    team_member,
+)
+from vc_common.models import NAMING_CONVENTION
+from vc_common.settings import ServiceSettings
+from vc_common.tables import install_common_tables
+from vc_common.testing.keys import TestSigner
+from vc_common.testing.plugin import create_database, drop_database, running
+
+# ----------------------------------------------------------------------------- roles
+
+
+def test_roles_are_ordered_by_rank_not_alphabet() -> None:
+    assert Role.MEMBER < Role.ADMIN < Role.OWNER
+    assert Role.OWNER > "admin"
+    assert sorted([Role.OWNER, Role.MEMBER, Role.ADMIN]) == [Role.MEMBER, Role.ADMIN, Role.OWNER]
+    assert Role.ADMIN.at_least("member")
+    assert not Role.ADMIN.at_least(Role.OWNER)
+    assert max(Role) == Role.OWNER
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("member", {Action.READ, Action.CREATE_CONTENT}),
+        (
+            "admin",
+            {
+                Action.READ,
+                Action.CREATE_CONTENT,
+                Action.MANAGE_MEMBERS,
+                Action.MANAGE_BOARDS,
+                Action.MANAGE_COLUMNS,
+                Action.MANAGE_LABELS,
+                Action.MANAGE_ROOMS,
+                Action.UPDATE_TEAM,
+            },
+        ),
+        ("owner", set(Action)),
+    ],
+)
+def test_the_contract_matrix(role: str, allowed: set[Action]) -> None:
+    assert {a for a in Action if can(role, a)} == allowed
+    assert {
+        a for a in Action if Membership(uuid.uuid4(), uuid.uuid4(), Role(role)).can(a)
+    } == allowed
+
+
+def test_non_members_may_do_nothing() -> None:
+    assert not any(can(None, a) for a in Action)
+    assert set(PERMISSIONS) == set(Action)
+
+
+# ----------------------------------------------------------------------------- a service
+
+
+@dataclass
+class Svc:
+    db: Database
+    tables: MembershipTables
+    things: Table
+    consumer: Consumer
+    hook_calls: list[uuid.UUID]
+    fail_hook: list[bool]
+
+
+@pytest_asyncio.fixture(scope="module")
+async def svc() -> AsyncIterator[Svc]:
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    install_common_tables(metadata)
+    install_event_tables(metadata)
+    tables = install_membership_tables(metadata)
+    assert install_membership_tables(metadata) is tables  # idempotent
+    things = Table(
+        "things",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("team_id", Uuid, nullable=False),
+    )
+    calls: list[uuid.UUID] = []
+    fail: list[bool] = [False]
+
+    @on_team_deleted(tables)
+    async def drop_things(session: AsyncSession, team_id: uuid.UUID, event: CloudEvent) -> None:
+        assert event.type == "teams.team.deleted"
+        await session.execute(delete(things).where(things.c.team_id == team_id))
+        calls.append(team_id)
+        if fail[0]:
+            raise RuntimeError("the service's clean-up failed")
+
+    consumer = Consumer("membership-test")
+    membership_consumer_handlers(consumer, tables)
+    name = f"test_vc_membership_{os.getpid()}"
+    url = await create_database(name)
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    db = Database(url, pool_size=2)
+    try:
+        yield Svc(db, tables, things, consumer, calls, fail)
+    finally:
+        await db.dispose()
+        await drop_database(name)
+
+
+def member_event(
+    type_: str, team: uuid.UUID, user: uuid.UUID, seq: int, role: str = "member"
+) -> CloudEvent:
+    return CloudEvent(
+        source="teams",
+        type=f"teams.member.{type_}",
+        subject=str(team),
+        data={
+            "team_id": str(team),
+            "user_id": str(user),
+            "role": role,
+            "actor_id": str(user),
+            "seq": seq,
+        },
+    )
+
+
+async def state(svc: Svc, team: uuid.UUID) -> dict[uuid.UUID, tuple[str | None, int]]:
+    t = svc.tables.team_members
+    async with svc.db.engine.connect() as conn:
+        rows = await conn.execute(select(t.c.user_id, t.c.role, t.c.seq).where(t.c.team_id == team))
+        return {r.user_id: (r.role, r.seq) for r in rows}
+
+
+async def test_projection_follows_events_in_seq_order(svc: Svc) -> None:
+    team, alice, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    added = member_event("added", team, alice, 2)
+    assert await svc.consumer.handle(svc.db, added) is True
+    assert await svc.consumer.handle(svc.db, added) is False  # duplicate delivery
+    await svc.consumer.handle(svc.db, member_event("added", team, bob, 3, "admin"))
+    await svc.consumer.handle(svc.db, member_event("role_changed", team, alice, 4, "admin"))
+    # a late role change (older seq, delivered after a retry) does not win
+    await svc.consumer.handle(svc.db, member_event("role_changed", team, alice, 1, "owner"))
+    assert await state(svc, team) == {alice: ("admin", 4), bob: ("admin", 3)}
+
+    await svc.consumer.handle(svc.db, member_event("removed", team, alice, 5, "admin"))
+    assert await state(svc, team) == {alice: (None, 5), bob: ("admin", 3)}
+    # replays of the old "added" (same id or a new copy) resurrect nobody
+    await svc.consumer.handle(svc.db, added)
+    await svc.consumer.handle(svc.db, member_event("added", team, alice, 2))
+    assert (await state(svc, team))[alice] == (None, 5)
+    # a real re-join has a newer seq
+    await svc.consumer.handle(svc.db, member_event("added", team, alice, 6))
+    assert (await state(svc, team))[alice] == ("member", 6)
+
+
+async def test_team_deleted_runs_the_hook_in_the_same_transaction(svc: Svc) -> None:
+    team, other_team, alice = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await svc.consumer.handle(svc.db, member_event("added", team, alice, 1, "owner"))
+    async with svc.db.unit_of_work() as s:
+        await s.execute(
+            insert(svc.things).values(
+                [
+                    {"id": uuid.uuid4(), "team_id": team},
+                    {"id": uuid.uuid4(), "team_id": team},
+                    {"id": uuid.uuid4(), "team_id": other_team},
+                ]
+            )
+        )
+    deleted = CloudEvent(
+        source="teams",
+        type="teams.team.deleted",
+        subject=str(team),
+        data={
+            "team_id": str(team),
+            "user_id": str(alice),
+            "actor_id": str(alice),
+            "member_ids": [str(alice)],
+        },
+    )
+
+    async def things_of(t: uuid.UUID) -> int:
+        async with svc.db.engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(svc.things)
+                        .where(svc.things.c.team_id == t)
+                    )
+                ).scalar_one()
+            )
+
+    svc.fail_hook[0] = True  # the service's clean-up fails: nothing at all is applied
+    with pytest.raises(RuntimeError):
+        await svc.consumer.handle(svc.db, deleted)
+    assert await things_of(team) == 2
+    assert await state(svc, team) == {alice: ("owner", 1)}
+
+    svc.fail_hook[0] = False  # the redelivery applies it, once
+    assert await svc.consumer.handle(svc.db, deleted) is True
+    assert await svc.consumer.handle(svc.db, deleted) is False
+    assert svc.hook_calls == [team, team]
+    assert await things_of(team) == 0
+    assert await things_of(other_team) == 1
+    assert await state(svc, team) == {}
+    # the team stays deleted: a late "added" is ignored
+    await svc.consumer.handle(svc.db, member_event("added", team, alice, 7))
+    assert await state(svc, team) == {}
+
+
+# ----------------------------------------------------------------------------- dependencies
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def api(svc: Svc) -> AsyncIterator[tuple[httpx.AsyncClient, TestSigner]]:
+    """An app over the projection whose teams service is unreachable (a closed port)."""
+    router = APIRouter()
+
+    @router.get("/api/v1/teams/{team_id}/things")
+    async def read(member: TeamMember) -> dict[str, str]:
+        return {"role": member.role.value}
+
+    @router.delete("/api/v1/teams/{team_id}/things")
+    async def manage(
+        member: Annotated[Membership, Depends(team_member("admin"))],
+    ) -> dict[str, str]:
+        return {"role": member.role.value}
+
+    signer = TestSigner()
+    settings = ServiceSettings(service_name="things", environment="test", database_url=svc.db.url)
+    app = create_service_app(
+        settings,
+        title="things",
+        routers=[router],
+        metadata=svc.tables.team_members.metadata,
+        on_startup=[
+            membership_runtime(
+                svc.tables, teams_url=f"http://127.0.0.1:{closed_port()}", timeout=0.5
+            )
+        ],
+    )
+    async with (
+        running(app, None, signer),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://things"
+        ) as client,
+    ):
+        yield client, signer
+
+
+def headers(signer: TestSigner, user: uuid.UUID) -> dict[str, str]:
+    return {"Authorization": f"Bearer {signer.token(user)}"}
+
+
+async def test_dependencies_answer_from_the_projection(
+    svc: Svc,
+    api: tuple[httpx.AsyncClient, TestSigner],
+) -> None:
+    client, signer = api
+    team, admin, member, stranger = (uuid.uuid4() for _ in range(4))
+    await svc.consumer.handle(svc.db, member_event("added", team, admin, 1, "admin"))
+    await svc.consumer.handle(svc.db, member_event("added", team, member, 2, "member"))
+    url = f"/api/v1/teams/{team}/things"
+
+    assert (await client.get(url, headers=headers(signer, admin))).json() == {"role": "admin"}
+    assert (await client.delete(url, headers=headers(signer, admin))).status_code == 200
+    assert (await client.get(url, headers=headers(signer, member))).status_code == 200
+    forbidden = await client.delete(url, headers=headers(signer, member))
+    assert forbidden.status_code == 403
+    assert forbidden.headers["content-type"] == "application/problem+json"
+    assert (await client.get(url)).status_code == 401
+    assert (
+        await client.get("/api/v1/teams/not-a-uuid/things", headers=headers(signer, admin))
+    ).status_code == 422
+
+    # not in the projection and teams cannot be reached: 503 (retry), never a wrong 404/403
+    down = await client.get(url, headers=headers(signer, stranger))
+    assert down.status_code == 503
+    assert down.headers["retry-after"] == "1"
+
+    # a removed member is not served from the projection any more (teams is asked: 503 here)
+    await svc.consumer.handle(svc.db, member_event("removed", team, member, 3))
+    assert (await client.get(url, headers=headers(signer, member))).status_code == 503
+
+
+async def test_a_deleted_team_is_404_without_asking_teams(
+    svc: Svc,
+    api: tuple[httpx.AsyncClient, TestSigner],
+) -> None:
+    client, signer = api
+    team, owner = uuid.uuid4(), uuid.uuid4()
+    await svc.consumer.handle(svc.db, member_event("added", team, owner, 1, "owner"))
+    await svc.consumer.handle(
+        svc.db,
+        CloudEvent(
+            source="teams",
+            type="teams.team.deleted",
+            subject=str(team),
+            data={
+                "team_id": str(team),
+                "user_id": str(owner),
+                "actor_id": str(owner),
+                "member_ids": [str(owner)],
+            },
+        ),
+    )
+    resp = await client.get(f"/api/v1/teams/{team}/things", headers=headers(signer, owner))
+    assert resp.status_code == 404

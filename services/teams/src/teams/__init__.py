@@ -1,0 +1,1 @@
+"""VirtualCoworking teams service."""

@@ -1,0 +1,148 @@
+"""What teams publishes, through its outbox in the transaction of the change.
+
+Schemas: ``contracts/events/teams.*.v1.json``. The subject is always the team id, so every event
+of one team is delivered in order. In ``data``, ``user_id`` is the member concerned (for
+``teams.team.*``: the actor) and ``actor_id`` who did it. ``teams.member.*`` carry ``seq``: the
+team's membership sequence after the change, for projections (vc_common.membership) to apply
+changes in order and ignore stale replays.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.events.outbox import add_event
+
+from teams.models import event_tables
+from teams.teams.models import Team, TeamMembership
+
+SOURCE = "teams"
+TEAM_CREATED = "teams.team.created"
+TEAM_UPDATED = "teams.team.updated"
+TEAM_DELETED = "teams.team.deleted"
+MEMBER_ADDED = "teams.member.added"
+MEMBER_ROLE_CHANGED = "teams.member.role_changed"
+MEMBER_REMOVED = "teams.member.removed"
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _team(team: Team) -> dict[str, Any]:
+    return {
+        "team_id": str(team.id),
+        "name": team.name,
+        "description": team.description,
+        "owner_id": str(team.owner_id),
+    }
+
+
+async def _emit(
+    session: AsyncSession, type_: str, team_id: uuid.UUID, data: dict[str, Any]
+) -> None:
+    await add_event(session, event_tables, source=SOURCE, type=type_, subject=team_id, data=data)
+
+
+async def team_created(session: AsyncSession, team: Team, actor_id: uuid.UUID) -> None:
+    await _emit(
+        session,
+        TEAM_CREATED,
+        team.id,
+        {
+            **_team(team),
+            "user_id": str(actor_id),
+            "actor_id": str(actor_id),
+            "created_at": _ts(team.created_at),
+        },
+    )
+
+
+async def team_updated(
+    session: AsyncSession, team: Team, actor_id: uuid.UUID, changed: list[str]
+) -> None:
+    await _emit(
+        session,
+        TEAM_UPDATED,
+        team.id,
+        {
+            **_team(team),
+            "user_id": str(actor_id),
+            "actor_id": str(actor_id),
+            "changed_fields": changed,
+        },
+    )
+
+
+async def team_deleted(
+    session: AsyncSession, team: Team, actor_id: uuid.UUID, member_ids: list[uuid.UUID]
+) -> None:
+    await _emit(
+        session,
+        TEAM_DELETED,
+        team.id,
+        {
+            "team_id": str(team.id),
+            "name": team.name,
+            "user_id": str(actor_id),
+            "actor_id": str(actor_id),
+            "member_ids": [str(m) for m in member_ids],
+        },
+    )
+
+
+async def member_added(
+    session: AsyncSession, m: TeamMembership, actor_id: uuid.UUID, seq: int
+) -> None:
+    await _emit(
+        session,
+        MEMBER_ADDED,
+        m.team_id,
+        {
+            "team_id": str(m.team_id),
+            "user_id": str(m.user_id),
+            "role": m.role,
+            "actor_id": str(actor_id),
+            "seq": seq,
+            "joined_at": _ts(m.joined_at),
+        },
+    )
+
+
+async def member_role_changed(
+    session: AsyncSession, m: TeamMembership, previous: str, actor_id: uuid.UUID, seq: int
+) -> None:
+    await _emit(
+        session,
+        MEMBER_ROLE_CHANGED,
+        m.team_id,
+        {
+            "team_id": str(m.team_id),
+            "user_id": str(m.user_id),
+            "role": m.role,
+            "previous_role": previous,
+            "actor_id": str(actor_id),
+            "seq": seq,
+        },
+    )
+
+
+async def member_removed(
+    session: AsyncSession, m: TeamMembership, actor_id: uuid.UUID, seq: int
+) -> None:
+    await _emit(
+        session,
+        MEMBER_REMOVED,
+        m.team_id,
+        {
+            "team_id": str(m.team_id),
+            "user_id": str(m.user_id),
+            "role": m.role,
+            "actor_id": str(actor_id),
+            "seq": seq,
+            "reason": "left" if m.user_id == actor_id else "removed",
+        },
+    )

@@ -1,0 +1,243 @@
+"""Fixtures of the teams tests: the service under test, known users, helpers to build teams,
+and real HTTP servers run with uvicorn (the teams app itself, and a stand-in for identity's
+public user view until identity's app can be started here)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from teams.app import create_app
+from teams.models import event_tables
+from teams.users.models import KnownUser
+from vc_common.testing.plugin import (
+    ServiceUnderTest,
+    TestUser,
+    alembic,
+    create_database,
+    drop_database,
+)
+
+ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerThread:
+    """A real uvicorn server on a free port, in its own thread and event loop."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            )
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def identity_stub(users: dict[uuid.UUID, str]) -> FastAPI:
+    """Identity's public user view, ``GET /api/v1/users/{id}``, in its real shape: 200 with
+    ``id, username, first_name, last_name, profile``; 404 problem+json for an unknown user;
+    401 without a bearer token."""
+    app = FastAPI()
+
+    @app.get("/api/v1/users/{user_id}")
+    async def get_user(user_id: uuid.UUID, request: Request) -> JSONResponse:
+        if not request.headers.get("authorization", "").startswith("Bearer "):
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "Unauthorized",
+                    "status": 401,
+                    "detail": "An access token is required.",
+                },
+                status_code=401,
+                media_type="application/problem+json",
+            )
+        if user_id not in users:
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "User not found.",
+                },
+                status_code=404,
+                media_type="application/problem+json",
+            )
+        return JSONResponse(
+            {
+                "id": str(user_id),
+                "username": users[user_id],
+                "first_name": "",
+                "last_name": "",
+                "profile": {"avatar": None, "timezone": "UTC"},
+            }
+        )
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def identity_users() -> dict[uuid.UUID, str]:
+    """Users the identity stand-in knows (tests add to it)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def identity_server(identity_users: dict[uuid.UUID, str]) -> Iterator[ServerThread]:
+    with ServerThread(identity_stub(identity_users)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def vc_service(identity_server: ServerThread) -> ServiceUnderTest:
+    return ServiceUnderTest(
+        name="teams",
+        app_factory=create_app,
+        alembic_ini=ALEMBIC_INI,
+        settings_env={"IDENTITY_URL": identity_server.url},
+    )
+
+
+# ------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def known(db_connection: AsyncConnection) -> Callable[[TestUser], Awaitable[TestUser]]:
+    """Record a user in ``known_users`` (as identity's registered event would)."""
+
+    async def add(user: TestUser, *, is_active: bool = True) -> TestUser:
+        await db_connection.execute(
+            pg_insert(KnownUser)
+            .values(id=user.id, username=user.username, is_active=is_active)
+            .on_conflict_do_nothing()
+        )
+        return user
+
+    return add
+
+
+MakeTeam = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+def make_team(
+    client: httpx.AsyncClient, known: Callable[[TestUser], Awaitable[TestUser]]
+) -> MakeTeam:
+    """Create a team owned by ``owner`` with the given extra members ``{user: role}``."""
+
+    async def make(
+        owner: TestUser, members: list[tuple[TestUser, str]] | None = None, name: str = "Team"
+    ) -> dict[str, Any]:
+        resp = await client.post("/api/v1/teams", json={"name": name}, headers=owner.headers)
+        assert resp.status_code == 201, resp.text
+        team: dict[str, Any] = resp.json()
+        for member, role in members or []:
+            await known(member)
+            r = await client.post(
+                f"/api/v1/teams/{team['id']}/members",
+                json={"user_id": str(member.id), "role": role},
+                headers=owner.headers,
+            )
+            assert r.status_code == 201, r.text
+        return team
+
+    return make
+
+
+Outbox = Callable[..., Awaitable[list[dict[str, Any]]]]
+
+
+@pytest.fixture
+def outbox(db_connection: AsyncConnection) -> Outbox:
+    """The payloads written to the outbox (in this test's transaction), oldest first."""
+
+    async def read(type_: str | None = None, subject: str | None = None) -> list[dict[str, Any]]:
+        t = event_tables.outbox
+        stmt = select(t.c.payload).order_by(t.c.seq)
+        if type_ is not None:
+            stmt = stmt.where(t.c.type == type_)
+        if subject is not None:
+            stmt = stmt.where(t.c.subject == subject)
+        return [r[0] for r in await db_connection.execute(stmt)]
+
+    return read
+
+
+@pytest_asyncio.fixture
+async def teams_server(service_env: dict[str, str], signer: Any) -> AsyncIterator[ServerThread]:
+    """The real teams app served by uvicorn on a free port (real commits: use unique data)."""
+    from vc_common.auth import StaticKeySource, TokenVerifier
+
+    del service_env  # the app reads TEAMS_DATABASE_URL from it
+    app = create_app()
+    app.state.verifier = TokenVerifier(
+        StaticKeySource(signer.jwks), issuer=signer.issuer, audience=signer.audience
+    )
+    server = ServerThread(app)
+    await asyncio.to_thread(server.__enter__)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(server.__exit__, None, None, None)
+
+
+# ------------------------------------------------------------------------- own database
+# The plugin's session-scoped `database_url` / `db_engine` are computed once per pytest session,
+# so when `make test` runs every service's tests in one session they would be those of the first
+# service that asked. Teams keeps its own (same recipe, its own fixture definitions).
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(vc_service: ServiceUnderTest) -> AsyncIterator[str]:
+    name = f"test_teams_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+    url = await create_database(name)
+    assert vc_service.alembic_ini is not None
+    await alembic(vc_service.alembic_ini, url, "upgrade", "head")
+    try:
+        yield url
+    finally:
+        await drop_database(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url, pool_size=5, max_overflow=10)
+    yield engine
+    await engine.dispose()
