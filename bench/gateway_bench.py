@@ -1,21 +1,32 @@
 """Gateway overhead: an authenticated ``GET /api/v1/users/me`` through the gateway and directly
-against identity, side by side, in one run: requests per second, p50 and p99 latency, and the
-ratio gateway/direct (the target is >= 0.80).
+against identity, side by side: requests per second, p50 and p99 latency, CPU time per request of
+each server process (from /proc/<pid>/stat), the load average, and the ratio gateway/direct (the
+target is >= 0.80). Direct and gateway are measured back to back, ``--rounds`` times; the ratio
+reported is the median of the rounds'.
 
-Against a running platform (``make run``)::
+Self-contained, the default (``make bench``, no running platform needed)::
+
+    python -m bench.gateway_bench
+
+starts the real identity service (uvicorn) on a scratch PostgreSQL database (``identity_bench_*``
+on the server of ``BENCH_DATABASE_URL``, else ``DATABASE_URL``, else
+postgresql://postgres@127.0.0.1:5432/postgres; migrated with alembic, dropped at the end) and the
+real gateway (``python -m gateway``, rate limits off, no access log) on free ports. Without a
+reachable PostgreSQL it falls back to ``--standin``.
+
+Against a running platform (``make run`` started with ``GATEWAY_RATE_PER_USER=off
+GATEWAY_RATE_PER_IP=off GATEWAY_ACCESS_LOG=0``: the default 600 requests/minute per user turn a
+benchmark into 429s)::
 
     python -m bench.gateway_bench --gateway http://127.0.0.1:8000 --identity http://127.0.0.1:8101
 
-It registers a bench user (``POST /api/v1/auth/register``), logs in (``POST /api/v1/auth/login``)
-and loads both URLs with the same bearer token. Give the gateway rate limits that a benchmark does
-not trip (``GATEWAY_RATE_PER_USER=off GATEWAY_RATE_PER_IP=off``) and ``GATEWAY_ACCESS_LOG=0``.
+``--standin``: a stand-in identity (FastAPI under uvicorn: register, login with real Ed25519 access
+tokens, ``users/me`` verifying them with vc_common's TokenVerifier, no database) instead of the
+real one: it measures the gateway's own cost against a cheaper upstream.
 
-Standalone (``--standin``): starts a stand-in identity (FastAPI under uvicorn: register, login with
-real Ed25519 access tokens, ``users/me`` verifying them with vc_common's TokenVerifier, JWKS,
-readyz) and the real gateway (``python -m gateway``) in front of it, then measures the same way.
-
-Load comes from ``wrk`` when it is installed (``apt-get install -y wrk``), else from a
-multi-process aiohttp load generator in this file: fixed concurrency, bounded duration, loopback.
+Every mode registers a bench user (``POST /api/v1/auth/register``), logs in and loads both URLs
+with the same bearer token. Load comes from ``wrk`` when it is installed (``apt-get install -y
+wrk``), else from a multi-process aiohttp load generator in this file.
 """
 
 # No `from __future__ import annotations`: the stand-in FastAPI app resolves its annotations at
@@ -34,9 +45,10 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +67,15 @@ class Result:
     p99_ms: float
     errors: int
     tool: str
+    # CPU time (user + system) per request of each watched server process, in microseconds.
+    cpu_us: dict[str, float] = field(default_factory=dict)
+
+
+RATE_LIMIT_HINT = (
+    "the gateway answers 429 Too Many Requests: its rate limits are on. Start the platform with "
+    "GATEWAY_RATE_PER_USER=off GATEWAY_RATE_PER_IP=off GATEWAY_ACCESS_LOG=0 (make run), or run the "
+    "bench without --gateway/--identity: it then starts its own identity and gateway."
+)
 
 
 # --- HTTP helpers (blocking, only for set-up) ---------------------------------------------------
@@ -88,6 +109,8 @@ def get_token(base_url: str) -> str:
         base_url + "/api/v1/auth/register",
         {"username": name, "email": f"{name}@bench.example.com", "password": password},
     )
+    if status == 429:
+        raise SystemExit(f"{base_url}: {RATE_LIMIT_HINT}")
     if status not in (200, 201):
         raise SystemExit(f"register failed: HTTP {status}: {body!r}")
     status, body = _post_json(
@@ -108,6 +131,61 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"{url} not ready after {timeout:.0f} s")
+
+
+# --- the server processes: CPU time, found by port -----------------------------------------------
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of ``pid`` (its threads included), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on 127.0.0.1/0.0.0.0 ``port`` (Linux /proc only), or None."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(cols[9])
+    if not inodes:
+        return None
+    targets = {f"socket:[{i}]" for i in inodes}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in targets:
+                        return int(proc.name)
+    return None
+
+
+def pids_of(urls: dict[str, str]) -> dict[str, int]:
+    """``{name: pid}`` of the local servers behind these URLs (those found)."""
+    out: dict[str, int] = {}
+    for name, url in urls.items():
+        parts = urllib.parse.urlsplit(url)
+        if parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port:
+            pid = listening_pid(parts.port)
+            if pid is not None:
+                out[name] = pid
+    return out
+
+
+def loadavg() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return "n/a"
 
 
 # --- load generation ----------------------------------------------------------------------------
@@ -138,8 +216,8 @@ def run_wrk(
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"\b50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"\b99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = int(non2xx.group(1)) if non2xx else 0
@@ -234,32 +312,48 @@ def measure(
     threads: int,
     tool: str,
     warmup: float,
+    pids: dict[str, int] | None = None,
 ) -> Result:
-    if _get_status(url, {"Authorization": f"Bearer {token}"}) != 200:
-        raise SystemExit(f"{url} does not answer 200 with the bench token")
+    status = _get_status(url, {"Authorization": f"Bearer {token}"})
+    if status == 429:
+        raise SystemExit(f"{url}: {RATE_LIMIT_HINT}")
+    if status != 200:
+        raise SystemExit(f"{url} does not answer 200 with the bench token (HTTP {status})")
     use_wrk = tool == "wrk" or (tool == "auto" and shutil.which("wrk"))
-    if use_wrk:
-        if warmup > 0:
-            run_wrk(target, url, token, warmup, connections, threads)
-        return run_wrk(target, url, token, duration, connections, threads)
+    load = run_wrk if use_wrk else run_python_loadgen
     if warmup > 0:
-        run_python_loadgen(target, url, token, warmup, connections, threads)
-    return run_python_loadgen(target, url, token, duration, connections, threads)
+        load(target, url, token, warmup, connections, threads)
+    pids = pids or {}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result = load(target, url, token, duration, connections, threads)
+    for name, pid in pids.items():
+        after, start = cpu_seconds(pid), before[name]
+        if after is not None and start is not None and result.requests:
+            result.cpu_us[name] = round((after - start) / result.requests * 1e6, 1)
+    if result.errors and _get_status(url, {"Authorization": f"Bearer {token}"}) == 429:
+        raise SystemExit(f"{url}: {RATE_LIMIT_HINT}")
+    return result
 
 
 def run(
     gateway_url: str = "http://127.0.0.1:8000",
     identity_url: str = "http://127.0.0.1:8101",
     *,
-    duration: float = 10.0,
+    duration: float = 5.0,
     connections: int = 50,
     threads: int = 1,
     tool: str = "auto",
-    warmup: float = 2.0,
+    warmup: float = 1.0,
+    rounds: int = 2,
     token: str | None = None,
+    pids: dict[str, int] | None = None,
+    mode: str = "platform",
 ) -> dict[str, Any]:
-    """Measure both targets with the same token; the figures and the ratio gateway/direct."""
+    """Measure both targets with the same token, back to back, ``rounds`` times: every round's
+    figures, the median ratio gateway/direct, and the round closest to it as the headline."""
     token = token or get_token(gateway_url)
+    if pids is None:
+        pids = pids_of({"gateway": gateway_url, "identity": identity_url})
     kw: dict[str, Any] = {
         "duration": duration,
         "connections": connections,
@@ -267,14 +361,34 @@ def run(
         "tool": tool,
         "warmup": warmup,
     }
-    direct = measure("direct", identity_url.rstrip("/") + ME_PATH, token, **kw)
-    gateway = measure("gateway", gateway_url.rstrip("/") + ME_PATH, token, **kw)
+    direct_pids = {k: v for k, v in pids.items() if k != "gateway"}
+    done: list[dict[str, Any]] = []
+    for _ in range(max(1, rounds)):
+        direct = measure(
+            "direct", identity_url.rstrip("/") + ME_PATH, token, pids=direct_pids, **kw
+        )
+        gateway = measure("gateway", gateway_url.rstrip("/") + ME_PATH, token, pids=pids, **kw)
+        done.append(
+            {
+                "direct": asdict(direct),
+                "gateway": asdict(gateway),
+                "ratio": gateway.rps / direct.rps if direct.rps else 0.0,
+                "loadavg": loadavg(),
+            }
+        )
+    ratios = sorted(r["ratio"] for r in done)
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    headline = min(done, key=lambda r: abs(r["ratio"] - median))
     return {
-        "direct": asdict(direct),
-        "gateway": asdict(gateway),
-        "ratio": gateway.rps / direct.rps if direct.rps else 0.0,
+        "mode": mode,
+        "direct": headline["direct"],
+        "gateway": headline["gateway"],
+        "ratio": median,
+        "rounds": done,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {_cpu_model()}, "
         f"Python {platform.python_version()}",
+        "loadavg": loadavg(),
     }
 
 
@@ -288,18 +402,27 @@ def _cpu_model() -> str:
 
 def report(result: dict[str, Any]) -> str:
     lines = [
-        f"GET {ME_PATH} (authenticated), machine: {result['machine']}",
-        f"{'target':<8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'errors':>7}"
-        "  load",
+        f"GET {ME_PATH} (authenticated), {result.get('mode', 'platform')} mode",
+        f"machine: {result['machine']}; load average now: {result.get('loadavg', 'n/a')}",
+        f"{'round':<5} {'target':<8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} "
+        f"{'errors':>6}  {'CPU us/request':<34} {'ratio':>5}  load avg",
     ]
-    for key in ("direct", "gateway"):
-        r = result[key]
-        lines.append(
-            f"{key:<8} {r['rps']:>10.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-            f"{r['requests']:>9} {r['errors']:>7}  {r['tool']}"
-        )
-    lines.append(f"ratio gateway/direct: {result['ratio']:.2f} (target >= 0.80)")
-    if result["direct"]["errors"] or result["gateway"]["errors"]:
+    for i, rnd in enumerate(result.get("rounds") or [result], 1):
+        for key in ("direct", "gateway"):
+            r = rnd[key]
+            cpu = ", ".join(f"{k} {v:.0f}" for k, v in r.get("cpu_us", {}).items()) or "n/a"
+            ratio = f"{rnd['ratio']:.2f}" if key == "gateway" else ""
+            load = rnd.get("loadavg", "") if key == "gateway" else ""
+            lines.append(
+                f"{i:<5} {key:<8} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+                f"{r['requests']:>9} {r['errors']:>6}  {cpu:<34} {ratio:>5}  {load}"
+            )
+    lines.append(f"load: {result['direct']['tool']}")
+    lines.append(f"ratio gateway/direct (median of rounds): {result['ratio']:.2f} (target >= 0.80)")
+    errors = any(
+        rnd[k]["errors"] for rnd in result.get("rounds") or [result] for k in ("direct", "gateway")
+    )
+    if errors:
         lines.append(
             "WARNING: some answers were errors (a rate limit? set GATEWAY_RATE_PER_USER=off "
             "GATEWAY_RATE_PER_IP=off for the bench): the figures are not comparable."
@@ -409,12 +532,9 @@ def _root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-@contextlib.contextmanager
-def standin_platform() -> Any:
-    """Start the stand-in identity and the real gateway; yield (gateway_url, identity_url)."""
-    ident_port, gw_port = _free_port(), _free_port()
-    tmp = tempfile.TemporaryDirectory(prefix="gwbench-")
-    cfg = Path(tmp.name) / "platform.toml"
+def _gateway_env(tmp: str, gw_port: int, ident_port: int) -> dict[str, str]:
+    """The environment of a bench gateway (and identity) with a one-service platform.toml."""
+    cfg = Path(tmp) / "platform.toml"
     cfg.write_text(
         f'[gateway]\napp = "gateway.app:create_app"\nport = {gw_port}\n\n'
         f'[services.identity]\napp = "identity.app:create_app"\nport = {ident_port}\n'
@@ -430,19 +550,23 @@ def standin_platform() -> Any:
         "GATEWAY_ACCESS_LOG": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(_root()), os.environ.get("PYTHONPATH")])),
     }
-    env.pop("REDIS_URL", None)
-    env.pop("IDENTITY_URL", None)
-    ident = subprocess.Popen(
+    for name in ("REDIS_URL", "IDENTITY_URL", "GATEWAY_WORKERS"):
+        env.pop(name, None)
+    return env
+
+
+def _uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
             "--factory",
-            "bench.gateway_bench:standin_app",
+            app,
             "--host",
             "127.0.0.1",
             "--port",
-            str(ident_port),
+            str(port),
             "--no-access-log",
             "--log-level",
             "warning",
@@ -450,20 +574,141 @@ def standin_platform() -> Any:
         env=env,
         cwd=_root(),
     )
-    gw = subprocess.Popen([sys.executable, "-m", "gateway"], env=env, cwd=_root())
-    try:
-        wait_ready(f"http://127.0.0.1:{ident_port}/readyz")
-        wait_ready(f"http://127.0.0.1:{gw_port}/health")
-        yield f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{ident_port}"
-    finally:
-        for p in (gw, ident):
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
             p.terminate()
-        for p in (gw, ident):
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def _wait_all(procs: dict[str, subprocess.Popen[bytes]], urls: dict[str, str]) -> None:
+    deadline = time.monotonic() + 40.0
+    for name, url in urls.items():
+        while True:
+            if procs[name].poll() is not None:
+                raise SystemExit(f"the bench {name} exited with {procs[name].returncode}")
+            with contextlib.suppress(OSError):
+                if _get_status(url) == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} not ready after 40 s")
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def standin_platform() -> Any:
+    """Start the stand-in identity and the real gateway; yield (gateway_url, identity_url, pids)."""
+    ident_port, gw_port = _free_port(), _free_port()
+    with tempfile.TemporaryDirectory(prefix="gwbench-") as tmp:
+        env = _gateway_env(tmp, gw_port, ident_port)
+        procs = {
+            "identity": _uvicorn("bench.gateway_bench:standin_app", ident_port, env),
+            "gateway": subprocess.Popen([sys.executable, "-m", "gateway"], env=env, cwd=_root()),
+        }
+        try:
+            _wait_all(
+                procs,
+                {
+                    "identity": f"http://127.0.0.1:{ident_port}/readyz",
+                    "gateway": f"http://127.0.0.1:{gw_port}/health",
+                },
+            )
+            yield (
+                f"http://127.0.0.1:{gw_port}",
+                f"http://127.0.0.1:{ident_port}",
+                {name: p.pid for name, p in procs.items()},
+            )
+        finally:
+            _stop(list(procs.values()))
+
+
+def bench_database_url() -> str:
+    return (
+        os.environ.get("BENCH_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
+def _admin_sql(base_url: str, sql: str) -> None:
+    """Run one statement on the server of ``base_url`` (its own database), autocommit."""
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(base_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(asyncio.wait_for(go(), timeout=10))
+
+
+def postgres_reachable(base_url: str) -> bool:
+    try:
+        _admin_sql(base_url, "SELECT 1")
+    except Exception:  # any failure means: no database for this bench
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def identity_platform(base_url: str) -> Any:
+    """The real identity service on a scratch database (migrated, dropped at the end) and the
+    real gateway in front of it; yield (gateway_url, identity_url, pids)."""
+    db = f"identity_bench_{uuid.uuid4().hex[:10]}"
+    parts = urllib.parse.urlsplit(base_url.replace("postgresql+asyncpg://", "postgresql://"))
+    db_url = urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
+    ident_port, gw_port = _free_port(), _free_port()
+    _admin_sql(base_url, f'CREATE DATABASE "{db}"')
+    try:
+        with tempfile.TemporaryDirectory(prefix="gwbench-") as tmp:
+            env = _gateway_env(tmp, gw_port, ident_port)
+            env["IDENTITY_DATABASE_URL"] = db_url
+            # No SMTP server here: the registration's e-mail would be retried in the background.
+            env["MAIL_SENDER_ENABLED"] = "false"
+            env["LOG_LEVEL"] = "WARNING"
+            ini = _root() / "services" / "identity" / "alembic.ini"
+            subprocess.run(
+                [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+                env=env,
+                cwd=_root(),
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=60,
+            )
+            procs = {
+                "identity": _uvicorn("identity.app:create_app", ident_port, env),
+                "gateway": subprocess.Popen(
+                    [sys.executable, "-m", "gateway"], env=env, cwd=_root()
+                ),
+            }
             try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        tmp.cleanup()
+                _wait_all(
+                    procs,
+                    {
+                        "identity": f"http://127.0.0.1:{ident_port}/readyz",
+                        "gateway": f"http://127.0.0.1:{gw_port}/livez",
+                    },
+                )
+                yield (
+                    f"http://127.0.0.1:{gw_port}",
+                    f"http://127.0.0.1:{ident_port}",
+                    {name: p.pid for name, p in procs.items()},
+                )
+            finally:
+                _stop(list(procs.values()))
+    finally:
+        with contextlib.suppress(Exception):
+            _admin_sql(base_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,12 +717,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--gateway", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"))
     parser.add_argument(
-        "--identity", default=os.environ.get("IDENTITY_URL", "http://127.0.0.1:8101")
+        "--gateway",
+        help="a running gateway (with --identity: measure that platform, start nothing)",
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per target")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds per target")
+    parser.add_argument("--identity", help="a running identity service (with --gateway)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per target and round")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds per target and round")
+    parser.add_argument("--rounds", type=int, default=2, help="direct then gateway, N times")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads, or load generator processes"
@@ -486,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--standin",
         action="store_true",
-        help="start a stand-in identity and a gateway instead of using URLs",
+        help="start a stand-in identity (no database) and a gateway",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
@@ -496,12 +743,27 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "tool": args.tool,
         "warmup": args.warmup,
+        "rounds": args.rounds,
     }
-    if args.standin:
-        with standin_platform() as (gw_url, ident_url):
-            result = run(gw_url, ident_url, **kw)
+    started = time.perf_counter()
+    if args.gateway or args.identity:
+        gateway_url = args.gateway or os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000")
+        identity_url = args.identity or os.environ.get("IDENTITY_URL", "http://127.0.0.1:8101")
+        try:
+            result = run(gateway_url, identity_url, mode="running platform", **kw)
+        except SystemExit:
+            raise
+        except OSError as exc:
+            raise SystemExit(f"cannot reach {gateway_url} / {identity_url}: {exc}") from exc
+    elif not args.standin and postgres_reachable(db := bench_database_url()):
+        with identity_platform(db) as (gw_url, ident_url, pids):
+            result = run(gw_url, ident_url, pids=pids, mode="self-contained, real identity", **kw)
     else:
-        result = run(args.gateway, args.identity, **kw)
+        if not args.standin:
+            print(f"(no PostgreSQL at {bench_database_url()}: stand-in identity instead)")
+        with standin_platform() as (gw_url, ident_url, pids):
+            result = run(gw_url, ident_url, pids=pids, mode="self-contained, stand-in", **kw)
+    result["seconds"] = round(time.perf_counter() - started, 1)
     print(
         orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() if args.json else report(result)
     )

@@ -3,6 +3,19 @@ the JWKS of an Ed25519 key made here, and the gateway itself in-process (aiohttp
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# pytest's importlib mode names this file ``gateway.tests.conftest`` and (pytest 9.2 here) imports
+# the parent ``gateway`` from its path: the project directory gateway/ as a namespace package, which
+# hides the real ``gateway`` package (gateway/src/gateway). Put the real one back, and make the
+# helpers next to this file importable.
+if getattr(sys.modules.get("gateway"), "__file__", None) is None:
+    sys.modules.pop("gateway", None)
+    import gateway  # noqa: F401  (the installed package)
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -30,7 +43,7 @@ def keys() -> Keys:
 
 @pytest.fixture
 def token(keys: Keys) -> str:
-    return keys.token()
+    return str(keys.token())
 
 
 # --- fake upstream services ---------------------------------------------------------------------

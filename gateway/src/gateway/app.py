@@ -34,10 +34,11 @@ from vc_common.ratelimit import MemoryRateLimiter, Rate, RateLimiter, RedisRateL
 
 from gateway.openapi import SWAGGER_HTML, OpenAPICache
 from gateway.problems import from_domain_error, problem
-from gateway.proxy import Proxy, make_session
+from gateway.proxy import Proxy, fast_pool_target, host_header, make_session
 from gateway.routes import RouteTable, Service, find_config, load_services
 from gateway.settings import GatewaySettings
 from gateway.tracing import OtelTracing, next_traceparent, request_id
+from gateway.upstream import UpstreamPool
 
 log = logging.getLogger("gateway")
 access_log = logging.getLogger("gateway.access")
@@ -109,7 +110,8 @@ class Gateway:
         self.access_log = settings.gateway_access_log
         self.tracing: OtelTracing | None = None
         self.sessions: dict[str, aiohttp.ClientSession] = {}
-        self.proxy = Proxy(self.sessions, settings.gateway_buffer_limit)
+        self.pools: dict[str, tuple[UpstreamPool, bytes]] = {}
+        self.proxy = Proxy(self.sessions, settings.gateway_buffer_limit, self.pools)
         self.openapi = OpenAPICache(table, ttl=settings.gateway_openapi_ttl)
         self.limiter: RateLimiter = MemoryRateLimiter()
         self.verifier: TokenVerifier | None = None
@@ -153,9 +155,24 @@ class Gateway:
                 connect_timeout=s.gateway_connect_timeout,
                 upstream_timeout=s.gateway_upstream_timeout,
             )
+            target = fast_pool_target(service_url := self.table.services[name].base_url)
+            if target is not None:
+                self.pools[name] = (
+                    UpstreamPool(
+                        *target,
+                        limit=s.gateway_upstream_pool,
+                        keepalive_timeout=4.0,
+                        connect_timeout=s.gateway_connect_timeout,
+                        read_timeout=s.gateway_upstream_timeout,
+                        buffer_limit=s.gateway_buffer_limit,
+                    ),
+                    host_header(service_url),
+                )
         try:
             yield
         finally:
+            await asyncio.gather(*(pool.close() for pool, _ in self.pools.values()))
+            self.pools.clear()
             await asyncio.gather(*(sess.close() for sess in self.sessions.values()))
             self.sessions.clear()
             if redis is not None:
@@ -187,9 +204,9 @@ class Gateway:
                     resp.headers[k] = v
                 resp.headers.add("Vary", "Origin")
 
-        user_id: str | None = None
+        user: Any = None
         try:
-            resp, user_id = await self._dispatch(request, rid, traceparent, origin, decorate)
+            resp, user = await self._dispatch(request, rid, traceparent, origin, decorate)
         except DomainError as exc:
             resp = from_domain_error(exc, instance=request.path)
         except Exception:
@@ -211,7 +228,7 @@ class Gateway:
                     "status": resp.status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "remote": request.remote,
-                    "user_id": user_id,
+                    "user_id": str(user.id) if user is not None else None,
                     "traceparent": traceparent,
                 },
             )
@@ -224,7 +241,8 @@ class Gateway:
         traceparent: str,
         origin: str | None,
         decorate: Callable[[web.StreamResponse], None],
-    ) -> tuple[web.StreamResponse, str | None]:
+    ) -> tuple[web.StreamResponse, Any]:
+        """The answer, and the token's user when one was checked."""
         method = request.method
         raw = request.raw_path
         raw_path = raw.partition("?")[0]
@@ -256,7 +274,7 @@ class Gateway:
             and "Upgrade" in request.headers
             and request.headers["Upgrade"].lower() == "websocket"
         )
-        user_id: str | None = None
+        user: Any = None
         if needs_token(method, raw_path):
             token = bearer_token(request.headers.get("Authorization"))
             if token is None and is_ws:
@@ -265,13 +283,12 @@ class Gateway:
                 raise Unauthorized("An access token is required.")
             assert self.verifier is not None
             user = await self.verifier.verify(token)
-            user_id = str(user.id)
             if self.rate_user is not None:
-                await self._limit(f"user:{user_id}", self.rate_user)
+                await self._limit(f"user:{user.id}", self.rate_user)
         service: Service = route.service
         if is_ws:
-            return await self.proxy.websocket(request, service, rid, traceparent, decorate), user_id
-        return await self.proxy.http(request, service, rid, traceparent, decorate), user_id
+            return await self.proxy.websocket(request, service, rid, traceparent, decorate), user
+        return await self.proxy.http(request, service, rid, traceparent, decorate), user
 
     async def _limit(self, key: str, rate: Rate) -> None:
         try:

@@ -1,6 +1,15 @@
 """Forwarding: HTTP requests (small bodies buffered, large ones streamed both ways) and WebSocket
-sessions (frames pumped both ways, close codes kept). One ``aiohttp.ClientSession`` per upstream
-service, each with its own keep-alive connection pool, shared by every request."""
+sessions (frames pumped both ways, close codes kept).
+
+Two clients per upstream service, each with its own keep-alive pool, shared by every request:
+
+* ``gateway.upstream.UpstreamPool`` (asyncio Protocols + httptools) for every request whose body
+  is absent or buffered, to an ``http://host:port`` service: the hot path. The request head is
+  written from the raw header bytes the client sent, the answer's raw headers are passed back.
+* an ``aiohttp.ClientSession`` for the rest: streamed uploads (chunked, or above the buffer
+  limit), ``HEAD``, WebSockets, services behind https or a path prefix, health checks and the
+  OpenAPI documents.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +25,7 @@ from yarl import URL
 
 from gateway.problems import problem
 from gateway.routes import Service
+from gateway.upstream import UpstreamError, UpstreamPool
 
 log = logging.getLogger("gateway.proxy")
 
@@ -53,6 +63,12 @@ _WS_DROP = _REQUEST_DROP | {
 }
 _RESPONSE_DROP = HOP_BY_HOP | {"content-length"}
 _RESPONSE_DROP_STREAM = HOP_BY_HOP
+# The same sets as bytes, for the raw headers of the fast path.
+_REQUEST_DROP_B = frozenset(h.encode() for h in _REQUEST_DROP)
+_RESPONSE_DROP_B = frozenset(h.encode() for h in _RESPONSE_DROP)
+_RESPONSE_DROP_STREAM_B = frozenset(h.encode() for h in _RESPONSE_DROP_STREAM)
+# Methods aiohttp's client sends without ``Content-Length: 0`` when there is no body.
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _NO_BODY_STATUS = frozenset({204, 304})
 _UNSENDABLE_CLOSE = frozenset({1005, 1006, 1015})
 
@@ -112,6 +128,76 @@ def forward_headers(
     return out
 
 
+def _connection_tokens_b(value: bytes) -> frozenset[bytes]:
+    return frozenset(t.strip().lower() for t in value.split(b",") if t.strip())
+
+
+def request_head(
+    request: web.Request,
+    host: bytes,
+    request_id: str,
+    traceparent: str,
+    body_length: int | None,
+) -> bytes:
+    """The request line and headers to send upstream, from the raw header bytes the client sent:
+    hop-by-hop ones (and those its ``Connection`` names) dropped, ``Host`` the service's, then
+    ``X-Forwarded-*``, ``X-Request-ID``, ``traceparent`` and the body's ``Content-Length``."""
+    method = request.method
+    parts = [method.encode(), b" ", request.raw_path.encode("utf-8", "surrogateescape")]
+    parts.append(b" HTTP/1.1\r\nHost: ")
+    parts.append(host)
+    parts.append(b"\r\n")
+    raw = request.raw_headers
+    drop = _REQUEST_DROP_B
+    xff: bytes | None = None
+    client_host: bytes | None = None
+    for name, value in raw:
+        lname = name.lower()
+        if lname == b"connection":
+            tokens = _connection_tokens_b(value) - {b"keep-alive", b"close"}
+            if tokens:
+                drop = drop | tokens
+        elif lname == b"x-forwarded-for":
+            if xff is None:
+                xff = value
+        elif lname == b"host" and client_host is None:
+            client_host = value
+    for name, value in raw:
+        if name.lower() in drop:
+            continue
+        parts += (name, b": ", value, b"\r\n")
+    peer = (request.remote or "").encode()
+    parts += (b"X-Forwarded-For: ", xff + b", " + peer if xff else peer, b"\r\n")
+    parts += (b"X-Forwarded-Proto: ", request.scheme.encode(), b"\r\n")
+    if client_host:
+        parts += (b"X-Forwarded-Host: ", client_host, b"\r\n")
+    parts += (b"X-Request-ID: ", request_id.encode(), b"\r\ntraceparent: ")
+    parts += (traceparent.encode(), b"\r\n")
+    if body_length is not None:
+        parts += (b"Content-Length: ", str(body_length).encode(), b"\r\n")
+    elif method not in _NO_BODY_METHODS:
+        parts.append(b"Content-Length: 0\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def raw_response_headers(
+    raw: list[tuple[bytes, bytes]], drop: frozenset[bytes]
+) -> list[tuple[str, str]]:
+    """The answer's headers to pass back (as aiohttp's parser would decode them), hop-by-hop
+    ones and those named in ``Connection`` dropped."""
+    for name, value in raw:
+        if name.lower() == b"connection":
+            tokens = _connection_tokens_b(value)
+            if tokens:
+                drop = drop | tokens
+    return [
+        (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+        for name, value in raw
+        if name.lower() not in drop
+    ]
+
+
 def response_headers(headers: Any, drop: frozenset[str]) -> CIMultiDict[str]:
     extra_drop = _connection_tokens(headers)
     out: CIMultiDict[str] = CIMultiDict()
@@ -121,6 +207,24 @@ def response_headers(headers: Any, drop: frozenset[str]) -> CIMultiDict[str]:
             continue
         out.add(k, v)
     return out
+
+
+def fast_pool_target(base_url: str) -> tuple[str, int] | None:
+    """``(host, port)`` when the fast client can talk to this service: plain http, no path."""
+    url = URL(base_url)
+    if url.scheme != "http" or url.raw_path not in ("", "/") or url.host is None:
+        return None
+    return url.host, url.port or 80
+
+
+def host_header(base_url: str) -> bytes:
+    """``Host`` as aiohttp's client writes it for this base URL (the port unless it is 80)."""
+    url = URL(base_url)
+    host = url.raw_host or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = url.port
+    return (host if port in (None, 80) else f"{host}:{port}").encode("idna")
 
 
 def _upstream_failure(exc: BaseException, service: Service) -> web.Response:
@@ -135,9 +239,16 @@ def _upstream_failure(exc: BaseException, service: Service) -> web.Response:
 
 
 class Proxy:
-    def __init__(self, sessions: dict[str, aiohttp.ClientSession], buffer_limit: int) -> None:
+    def __init__(
+        self,
+        sessions: dict[str, aiohttp.ClientSession],
+        buffer_limit: int,
+        pools: dict[str, tuple[UpstreamPool, bytes]] | None = None,
+    ) -> None:
         self.sessions = sessions
         self.buffer_limit = buffer_limit
+        # service name -> (fast pool, Host header); services it cannot serve are absent.
+        self.pools: dict[str, tuple[UpstreamPool, bytes]] = {} if pools is None else pools
 
     async def http(
         self,
@@ -147,6 +258,73 @@ class Proxy:
         traceparent: str,
         decorate: Any,
     ) -> web.StreamResponse:
+        fast = self.pools.get(service.name)
+        method = request.method
+        if fast is None or method == "HEAD":
+            return await self.http_aiohttp(request, service, request_id, traceparent, decorate)
+        body: bytes | None = None
+        if request.body_exists:
+            length = request.content_length
+            if length is None or length > self.buffer_limit:
+                return await self.http_aiohttp(request, service, request_id, traceparent, decorate)
+            body = await request.read()
+        pool, host = fast
+        head = request_head(
+            request, host, request_id, traceparent, None if body is None else len(body)
+        )
+        try:
+            conn = await pool.send(method, head + body if body else head)
+        except UpstreamError as exc:
+            return _upstream_failure(exc, service)
+        try:
+            status = conn.status
+            if status in _NO_BODY_STATUS:
+                resp = web.StreamResponse(
+                    status=status,
+                    reason=conn.reason.decode("latin-1") or None,
+                    headers=raw_response_headers(conn.headers, _RESPONSE_DROP_STREAM_B),
+                )
+                decorate(resp)
+                await resp.prepare(request)
+                await resp.write_eof()
+                return resp
+            if conn.complete and conn.buffered <= self.buffer_limit:
+                return web.Response(
+                    status=status,
+                    reason=conn.reason.decode("latin-1") or None,
+                    body=conn.buffered_body(),
+                    headers=raw_response_headers(conn.headers, _RESPONSE_DROP_B),
+                )
+            resp = web.StreamResponse(
+                status=status,
+                reason=conn.reason.decode("latin-1") or None,
+                headers=raw_response_headers(conn.headers, _RESPONSE_DROP_STREAM_B),
+            )
+            decorate(resp)
+            await resp.prepare(request)
+            try:
+                async for chunk in conn.iter_body():
+                    await resp.write(chunk)
+            except UpstreamError as exc:
+                log.warning("stream from %s broken: %s", service.name, exc)
+                if request.transport is not None:
+                    request.transport.abort()
+                return resp
+            await resp.write_eof()
+            return resp
+        finally:
+            conn.release()
+
+    async def http_aiohttp(
+        self,
+        request: web.Request,
+        service: Service,
+        request_id: str,
+        traceparent: str,
+        decorate: Any,
+    ) -> web.StreamResponse:
+        """The same forward through aiohttp's client: streamed uploads, HEAD, anything the fast
+        client does not serve."""
         session = self.sessions[service.name]
         url = URL(service.base_url + request.raw_path, encoded=True)
         headers = forward_headers(request, _REQUEST_DROP, request_id, traceparent)

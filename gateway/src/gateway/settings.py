@@ -16,11 +16,13 @@ def parse_rate(text: str) -> Rate | None:
     return Rate.parse(text.strip())
 
 
-class GatewaySettings(ServiceSettings):  # type: ignore[misc]  # vc_common has no py.typed
+class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
+    # Processes sharing the port (SO_REUSEPORT); each has its own pools, caches and memory limits.
+    gateway_workers: int = 1
     # Seconds to wait for an upstream's answer (between reads); 504 past it.
     gateway_upstream_timeout: float = 30.0
     gateway_connect_timeout: float = 2.0

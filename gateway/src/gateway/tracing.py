@@ -2,14 +2,17 @@
 
 Without an OTLP endpoint there is nothing to export the gateway's own spans to, so the gateway
 continues the client's trace (same trace id, a new parent id) or starts one by hand: a few hundred
-nanoseconds. With ``OTEL_EXPORTER_OTLP_ENDPOINT`` set it opens a real OpenTelemetry server span
-per request (via ``vc_common.telemetry``) and sends that span's context upstream.
+nanoseconds. Ids come from ``random.getrandbits`` (as OpenTelemetry's own id generator; reseeded
+in a forked worker), not ``os.urandom``: they name requests, they protect nothing, and a system
+call each is measurable here. With ``OTEL_EXPORTER_OTLP_ENDPOINT`` set it opens a real
+OpenTelemetry server span per request (via ``vc_common.telemetry``) and sends that span's context
+upstream.
 """
 
 from __future__ import annotations
 
-import os
 import re
+from random import getrandbits
 from typing import Any
 
 from opentelemetry import trace
@@ -26,7 +29,7 @@ def request_id(incoming: str | None) -> str:
     """The client's id when it is sane (1-128 of ``[A-Za-z0-9._:-]``), else a new one."""
     if incoming and _SANE_ID.fullmatch(incoming):
         return incoming
-    return os.urandom(16).hex()
+    return f"{getrandbits(128):032x}"
 
 
 def parse_traceparent(value: str | None) -> tuple[str, str] | None:
@@ -48,9 +51,9 @@ def next_traceparent(incoming: str | None) -> str:
     """The traceparent to send upstream: the client's trace continued, or a new sampled one."""
     parsed = parse_traceparent(incoming)
     if parsed is None:
-        return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+        return f"00-{getrandbits(128) or 1:032x}-{getrandbits(64) or 1:016x}-01"
     trace_id, flags = parsed
-    return f"00-{trace_id}-{os.urandom(8).hex()}-{flags}"
+    return f"00-{trace_id}-{getrandbits(64) or 1:016x}-{flags}"
 
 
 class OtelTracing:
