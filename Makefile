@@ -25,7 +25,6 @@ SYNC_FLAGS ?= --frozen --all-packages
 # After `sync`, commands run in .venv as is (no second sync, no lock update).
 RUN := $(UV) run --no-sync
 
-TEST_DIRS := $(wildcard tests libs/common/tests gateway/tests services/*/tests tools/devrun/tests)
 SRC_DIRS := $(wildcard libs/*/src gateway/src services/*/src tools/*/src)
 empty :=
 space := $(empty) $(empty)
@@ -59,15 +58,14 @@ run: sync
 migrate: sync
 	$(RUN) python -m vc_devrun migrate $(ARGS)
 
-# The machine's servers unless the environment names others. pytest's own exit code is the
-# target's: 5 (no tests collected) fails `make test` like any failure.
+# The machine's servers unless the environment names others. tools/testall.py runs each package's
+# suite in its own pytest process and fails on any failure or on a suite that collected no test.
 test: export DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 test: export EVENT_BUS_URL ?= nats://127.0.0.1:4222
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: export RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672/
 test: sync
-	@test -n "$(TEST_DIRS)" || { echo "no test directories found"; exit 5; }
-	$(RUN) pytest --import-mode=importlib $(TEST_DIRS) $(PYTEST_ARGS)
+	$(RUN) python tools/testall.py $(PYTEST_ARGS)
 
 lint: sync
 	$(RUN) ruff format --check .

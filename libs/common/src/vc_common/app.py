@@ -55,18 +55,23 @@ def create_service_app(
     verifier: Callable[[FastAPI], TokenVerifier] | None = None,
 ) -> FastAPI:
     setup_logging(settings.service_name, settings.log_level, json=settings.log_json)
-    setup_tracing(settings.service_name, settings.otel_exporter_otlp_endpoint,
-                  in_memory=settings.environment == "test")
+    setup_tracing(
+        settings.service_name,
+        settings.otel_exporter_otlp_endpoint,
+        in_memory=settings.environment == "test",
+    )
     tables = install_common_tables(metadata) if metadata is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             if metadata is not None and getattr(app.state, "db", None) is None:
-                app.state.db = Database(settings.async_database_url,
-                                        pool_size=settings.db_pool_size,
-                                        max_overflow=settings.db_max_overflow,
-                                        echo=settings.db_echo)
+                app.state.db = Database(
+                    settings.async_database_url,
+                    pool_size=settings.db_pool_size,
+                    max_overflow=settings.db_max_overflow,
+                    echo=settings.db_echo,
+                )
                 stack.push_async_callback(app.state.db.dispose)
             redis = None
             if settings.redis_url:
@@ -81,9 +86,14 @@ def create_service_app(
             app.state.revocations = revocations
             if getattr(app.state, "verifier", None) is None:
                 app.state.verifier = (
-                    verifier(app) if verifier is not None else TokenVerifier(
-                        JWKSKeySource(settings.jwks_url), issuer=settings.jwt_issuer,
-                        audience=settings.jwt_audience, revocations=revocations)
+                    verifier(app)
+                    if verifier is not None
+                    else TokenVerifier(
+                        JWKSKeySource(settings.jwks_url),
+                        issuer=settings.jwt_issuer,
+                        audience=settings.jwt_audience,
+                        revocations=revocations,
+                    )
                 )
             limiter: RateLimiter = (
                 RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter()
@@ -94,6 +104,13 @@ def create_service_app(
             yield
 
     app = FastAPI(
+        # our RequestContextMiddleware makes the request span (only when spans are exported)
+        # and carries traceparent on; FastAPI's own per-request span would double it
+        telemetry={
+            "tracing": False,
+            "logs": False,
+            "metrics": bool(settings.otel_exporter_otlp_endpoint),
+        },
         title=title,
         description=description,
         version=version,

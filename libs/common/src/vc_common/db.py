@@ -22,15 +22,27 @@ from sqlalchemy.ext.asyncio import (
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, max_overflow: int = 10,
-                 echo: bool = False, **engine_kw: Any) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+        echo: bool = False,
+        pre_ping: bool = False,
+        **engine_kw: Any,
+    ) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, echo=echo,
-            pool_pre_ping=True, **engine_kw,
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            echo=echo,
+            pool_pre_ping=pre_ping,
+            pool_recycle=1800,
+            **engine_kw,
         )
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False,
-                                               autoflush=False)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 
     @classmethod
     def from_engine(cls, engine: AsyncEngine | AsyncConnection, **session_kw: Any) -> Database:
@@ -38,8 +50,9 @@ class Database:
         db = cls.__new__(cls)
         db.url = str(engine.engine.url if isinstance(engine, AsyncConnection) else engine.url)
         db.engine = engine  # type: ignore[assignment]
-        db.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
-                                             **session_kw)
+        db.sessionmaker = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=False, **session_kw
+        )
         return db
 
     @asynccontextmanager

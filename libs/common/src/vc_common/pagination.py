@@ -32,7 +32,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200)")] = 50,
     cursor: Annotated[str | None, Query(description="Opaque cursor from `next_cursor`")] = None,
 ) -> PageParams:
@@ -88,7 +88,9 @@ async def paginate(
     order = [k.desc() if descending else k.asc() for k in keys]
     stmt = stmt.order_by(*order).limit(params.limit + 1)
     result = await session.execute(stmt)
-    rows = list(result.scalars().all()) if len(stmt.column_descriptions) == 1 else list(result.all())
+    rows = (
+        list(result.scalars().all()) if len(stmt.column_descriptions) == 1 else list(result.all())
+    )
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

@@ -16,7 +16,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vc_common.logging import request_id_var
-from vc_common.telemetry import extract_context
+from vc_common.telemetry import exporting, extract_context, lightweight_span
 
 _SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -43,9 +43,15 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(rid)
         parent = extract_context(carrier) if carrier else None
         name = f"{scope.get('method', 'WS')} {scope['path']}"
-        span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER,
-                                      attributes={"http.request_id": rid,
-                                                  "url.path": scope["path"]})
+        if exporting():
+            span = self.tracer.start_span(
+                name,
+                context=parent,
+                kind=SpanKind.SERVER,
+                attributes={"http.request_id": rid, "url.path": scope["path"]},
+            )
+        else:
+            span = lightweight_span(parent)
         ctx_token = otel_context.attach(trace.set_span_in_context(span))
         rid_header = (b"x-request-id", rid.encode())
 

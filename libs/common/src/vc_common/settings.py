@@ -61,8 +61,11 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     otel_exporter_otlp_endpoint: str | None = None
-    db_pool_size: int = 10
+    # a pool as large as the usual concurrency: overflow connections are closed on return,
+    # and reconnecting (TLS negotiation included) per request was the largest cost under load
+    db_pool_size: int = 20
     db_max_overflow: int = 10
+    db_pool_pre_ping: bool = False
     db_echo: bool = False
 
     @model_validator(mode="after")

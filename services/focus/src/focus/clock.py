@@ -27,7 +27,7 @@ def now_of(app: Any) -> datetime:
     return now.astimezone(UTC)
 
 
-def request_now(request: Request) -> datetime:
+async def request_now(request: Request) -> datetime:
     return now_of(request.app)
 
 

@@ -19,22 +19,27 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_passwords(request: Request) -> Passwords:
+async def _settings_dep(request: Request) -> Settings:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, on every request
+    return get_settings(request)
+
+
+async def get_passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
 
-def get_keyring(request: Request) -> KeyRing:
+async def get_keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.keyring
     return keyring
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
 
-def get_revocations(request: Request) -> RevocationStore:
+async def get_revocations(request: Request) -> RevocationStore:
     store: RevocationStore = request.app.state.revocations
     return store
 
@@ -69,9 +74,13 @@ def client_ip(request: Request) -> str:
     return forwarded[0] if forwarded else peer
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _client_ip_dep(request: Request) -> str:
+    return client_ip(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dep)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 RevocationsDep = Annotated[RevocationStore, Depends(get_revocations)]
-ClientIP = Annotated[str, Depends(client_ip)]
+ClientIP = Annotated[str, Depends(_client_ip_dep)]

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from vc_devrun.config import HOST, ConfigError, Entry, PlatformConfig, env_key, redact
@@ -168,7 +169,10 @@ class Platform:
             proc.kill_now()
 
     async def start_infra(self, *, event_bus: bool = True, smtp: bool = True) -> dict[str, str]:
-        self.infra = Infra(self.config.root / ".run", self.output, self.env)
+        # VC_RUN_DIR: where the embedded servers keep their data (default .run/ in the repo);
+        # the end-to-end tests point it at a fresh temporary folder
+        run_dir = Path(self.env.get("VC_RUN_DIR") or self.config.root / ".run")
+        self.infra = Infra(run_dir, self.output, self.env)
         exports = await self.infra.start(event_bus=event_bus, smtp=smtp)
         for proc in self.infra.processes:
             self._watch(proc)

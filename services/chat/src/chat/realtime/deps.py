@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from chat.realtime.hub import Hub
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
 
