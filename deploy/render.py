@@ -44,15 +44,13 @@ def compose(cfg: dict) -> str:
     ]
     for name, svc in services.items():
         ctx = "services/" + name
-        migrate = (
-            f"alembic -c {ctx}/alembic.ini upgrade head && " if svc.get("database") else ""
-        )
+        migrate = f"alembic -c {ctx}/alembic.ini upgrade head && " if svc.get("database") else ""
         out += [
             f"  {name}:",
             f"    build: {{context: ., dockerfile: {ctx}/Dockerfile}}",
             "    environment: *env",
-            "    command: [sh, -c, \"python -m vc_common.createdb "
-            f"{name} && {migrate}uvicorn --factory {svc['app']} --host 0.0.0.0 --port 8000\"]",
+            '    command: [sh, -c, "python -m vc_common.createdb '
+            f'{name} && {migrate}uvicorn --factory {svc["app"]} --host 0.0.0.0 --port 8000"]',
             "    depends_on: {postgres: {condition: service_healthy}, nats: {condition: "
             "service_started}, redis: {condition: service_started}}",
         ]
@@ -80,7 +78,8 @@ def k8s_service(name: str, svc: dict, *, gateway: bool = False) -> str:
           envFrom: [{{configMapRef: {{name: vc-config}}}}, {{secretRef: {{name: vc-secrets}}}}]
 """
     command = (
-        '["python", "-m", "gateway"]' if gateway
+        '["python", "-m", "gateway"]'
+        if gateway
         else f'["uvicorn", "--factory", "{app}", "--host", "0.0.0.0", "--port", "8000"]'
     )
     probe_path = "/health" if gateway else "/readyz"
@@ -163,10 +162,11 @@ spec:
 
 def render() -> dict[Path, str]:
     cfg = load()
-    files = {ROOT / "docker-compose.yml": compose(cfg),
-             ROOT / "deploy/k8s/00-config.yaml": k8s_config(cfg),
-             ROOT / "deploy/k8s/gateway.yaml": k8s_service("gateway", cfg["gateway"],
-                                                           gateway=True)}
+    files = {
+        ROOT / "docker-compose.yml": compose(cfg),
+        ROOT / "deploy/k8s/00-config.yaml": k8s_config(cfg),
+        ROOT / "deploy/k8s/gateway.yaml": k8s_service("gateway", cfg["gateway"], gateway=True),
+    }
     for name, svc in cfg["services"].items():
         files[ROOT / f"deploy/k8s/{name}.yaml"] = k8s_service(name, svc)
     names = [p.name for p in files if p.parent.name == "k8s"]

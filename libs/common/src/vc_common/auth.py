@@ -59,8 +59,9 @@ class JWKSKeySource:
     """Fetches a JWKS over HTTP; caches it ``ttl`` seconds; refetches on an unknown kid, at most
     once every ``min_refresh`` seconds so a flood of forged kids cannot hammer identity."""
 
-    def __init__(self, url: str, *, ttl: float = 600.0, min_refresh: float = 10.0,
-                 timeout: float = 3.0) -> None:
+    def __init__(
+        self, url: str, *, ttl: float = 600.0, min_refresh: float = 10.0, timeout: float = 3.0
+    ) -> None:
         self.url = url
         self.ttl = ttl
         self.min_refresh = min_refresh
@@ -151,9 +152,16 @@ class RedisRevocationStore:
 
 
 class TokenVerifier:
-    def __init__(self, keys: KeySource, *, issuer: str, audience: str,
-                 revocations: RevocationStore | None = None, cache_size: int = 20_000,
-                 leeway: int = 10) -> None:
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        revocations: RevocationStore | None = None,
+        cache_size: int = 20_000,
+        leeway: int = 10,
+    ) -> None:
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
@@ -193,8 +201,12 @@ class TokenVerifier:
             raise Unauthorized("The access token is not signed by a known key.")
         try:
             claims = jwt.decode(
-                token, key=key, algorithms=[header["alg"]], audience=self.audience,
-                issuer=self.issuer, leeway=self.leeway,
+                token,
+                key=key,
+                algorithms=[header["alg"]],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
                 options={"require": ["exp", "iat", "sub", "jti"]},
             )
         except jwt.ExpiredSignatureError as exc:
@@ -204,9 +216,14 @@ class TokenVerifier:
         if claims.get("typ") not in (None, "access"):
             raise Unauthorized("Not an access token.")
         try:
-            user = AuthUser(id=uuid.UUID(claims["sub"]), username=str(claims.get("username", "")),
-                            is_staff=bool(claims.get("is_staff", False)), jti=str(claims["jti"]),
-                            exp=int(claims["exp"]), token=token)
+            user = AuthUser(
+                id=uuid.UUID(claims["sub"]),
+                username=str(claims.get("username", "")),
+                is_staff=bool(claims.get("is_staff", False)),
+                jti=str(claims["jti"]),
+                exp=int(claims["exp"]),
+                token=token,
+            )
         except (ValueError, TypeError) as exc:
             raise Unauthorized("The access token is invalid.") from exc
         return user, int(claims["iat"])

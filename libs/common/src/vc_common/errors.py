@@ -72,8 +72,9 @@ class Invalid(DomainError):
 
     status, slug, title = 422, "validation-error", "Validation error"
 
-    def __init__(self, detail: str | None = None, *, loc: Sequence[str | int] | None = None,
-                 **kw: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, loc: Sequence[str | int] | None = None, **kw: Any
+    ) -> None:
         if loc is not None and "errors" not in kw:
             kw["errors"] = [{"loc": list(loc), "msg": detail or self.title, "type": "value_error"}]
         super().__init__(detail, **kw)
@@ -87,8 +88,10 @@ class TooManyRequests(DomainError):
     status, slug, title = 429, "rate-limited", "Too many requests"
 
     def __init__(self, retry_after: int, detail: str | None = None) -> None:
-        super().__init__(detail or "Rate limit exceeded; retry later.",
-                         headers={"Retry-After": str(max(1, retry_after))})
+        super().__init__(
+            detail or "Rate limit exceeded; retry later.",
+            headers={"Retry-After": str(max(1, retry_after))},
+        )
 
 
 class ServiceUnavailable(DomainError):
@@ -119,8 +122,9 @@ def problem(
     if errors is not None:
         body["errors"] = list(errors)
     body.update(extensions)
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON,
-                    headers=dict(headers or {}))
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {})
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> tuple[list[dict[str, Any]], bool]:
@@ -129,44 +133,76 @@ def _validation_errors(exc: RequestValidationError) -> tuple[list[dict[str, Any]
     for err in exc.errors():
         if err.get("type") == "json_invalid":
             malformed = True
-        out.append({"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")),
-                    "type": str(err.get("type", "value_error"))})
+        out.append(
+            {
+                "loc": list(err.get("loc", ())),
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "value_error")),
+            }
+        )
     return out, malformed
 
 
 async def _domain_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return problem(exc.status, exc.detail, title=exc.title, slug=exc.slug, errors=exc.errors,
-                   headers=exc.headers, instance=request.url.path, **exc.extensions)
+    return problem(
+        exc.status,
+        exc.detail,
+        title=exc.title,
+        slug=exc.slug,
+        errors=exc.errors,
+        headers=exc.headers,
+        instance=request.url.path,
+        **exc.extensions,
+    )
 
 
 async def _validation_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors, malformed = _validation_errors(exc)
     if malformed:
-        return problem(400, "The request body is not valid JSON.", slug="malformed-json",
-                       title="Malformed JSON", instance=request.url.path)
-    return problem(422, "The request is not valid; see `errors`.", slug="validation-error",
-                   title="Validation error", errors=errors, instance=request.url.path)
+        return problem(
+            400,
+            "The request body is not valid JSON.",
+            slug="malformed-json",
+            title="Malformed JSON",
+            instance=request.url.path,
+        )
+    return problem(
+        422,
+        "The request is not valid; see `errors`.",
+        slug="validation-error",
+        title="Validation error",
+        errors=errors,
+        instance=request.url.path,
+    )
 
 
 async def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=exc.headers,
-                   instance=request.url.path)
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers, instance=request.url.path)
 
 
 async def _integrity(request: Request, exc: Exception) -> Response:
     # a race lost on a unique or foreign key: the state changed under the request
     log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
-    return problem(409, "The change conflicts with the current state; reload and try again.",
-                   slug="conflict", title="Conflict", instance=request.url.path)
+    return problem(
+        409,
+        "The change conflicts with the current state; reload and try again.",
+        slug="conflict",
+        title="Conflict",
+        instance=request.url.path,
+    )
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "An unexpected error occurred; it has been logged.",
-                   slug="internal-error", instance=request.url.path)
+    return problem(
+        500,
+        "An unexpected error occurred; it has been logged.",
+        slug="internal-error",
+        instance=request.url.path,
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -178,7 +214,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": HTTPStatus(code).phrase,
-           "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    code: {
+        "description": HTTPStatus(code).phrase,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
     for code in (400, 401, 403, 404, 409, 422, 429)
 }

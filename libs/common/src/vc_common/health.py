@@ -42,8 +42,9 @@ async def database_check(app: Any) -> CheckResult:
         rows = (await session.execute(text("SELECT version_num FROM alembic_version"))).all()
     current = {r[0] for r in rows}
     if current != heads:
-        return CheckResult(False, {"migrations": "behind", "current": sorted(current),
-                                   "head": sorted(heads)})
+        return CheckResult(
+            False, {"migrations": "behind", "current": sorted(current), "head": sorted(heads)}
+        )
     return CheckResult(True, {"migrations": "head"})
 
 
@@ -64,9 +65,10 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
 
         results = await asyncio.gather(*(run(n, c) for n, c in checks.items()))
         ok = all(r.ok for _, r in results)
-        body = {"status": "ok" if ok else "unavailable",
-                "checks": {n: {"status": "ok" if r.ok else "fail", **r.detail}
-                           for n, r in results}}
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "checks": {n: {"status": "ok" if r.ok else "fail", **r.detail} for n, r in results},
+        }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return router

@@ -20,8 +20,7 @@ def run_migrations(service: str, metadata: MetaData) -> None:
     url = to_async_url(url) if url else database_url_for(service)
 
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=metadata, literal_binds=True,
-                          compare_type=True)
+        context.configure(url=url, target_metadata=metadata, literal_binds=True, compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
         return

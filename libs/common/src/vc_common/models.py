@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -24,7 +25,7 @@ class Base(DeclarativeBase):
 
     __abstract__ = True
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
 
 def new_base() -> type[DeclarativeBase]:
@@ -32,7 +33,7 @@ def new_base() -> type[DeclarativeBase]:
 
     class ServiceBase(DeclarativeBase):
         metadata = MetaData(naming_convention=NAMING_CONVENTION)
-        type_annotation_map = {datetime: DateTime(timezone=True)}
+        type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
 
     return ServiceBase
 

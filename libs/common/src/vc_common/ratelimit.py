@@ -78,8 +78,10 @@ class RedisRateLimiter:
     async def hit(self, key: str, rate: Rate) -> float | None:
         self._seq += 1
         now = time.time()
-        res = await self._script(keys=[self.prefix + key],
-                                 args=[now, rate.period, rate.limit, f"{now}:{id(self)}:{self._seq}"])
+        res = await self._script(
+            keys=[self.prefix + key],
+            args=[now, rate.period, rate.limit, f"{now}:{id(self)}:{self._seq}"],
+        )
         return None if res is None else float(res)
 
 

@@ -44,8 +44,13 @@ def install_common_tables(metadata: MetaData) -> CommonTables:
         Column("status_code", Integer, nullable=True),
         Column("headers", JSONB, nullable=True),
         Column("body", LargeBinary, nullable=True),
-        Column("created_at", DateTime(timezone=True), server_default=func.now(),
-               nullable=False, index=True),
+        Column(
+            "created_at",
+            DateTime(timezone=True),
+            server_default=func.now(),
+            nullable=False,
+            index=True,
+        ),
         PrimaryKeyConstraint("principal", "key"),
     )
     tables = CommonTables(idempotency_keys=idem)

@@ -84,9 +84,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class UnitOfWorkMiddleware:
-    def __init__(self, app: ASGIApp, *, db: Callable[[], Database],
-                 tables: CommonTables | None = None,
-                 verifier: Callable[[], TokenVerifier | None] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        db: Callable[[], Database],
+        tables: CommonTables | None = None,
+        verifier: Callable[[], TokenVerifier | None] | None = None,
+    ) -> None:
         self.app = app
         self._db = db
         self.tables = tables
@@ -108,9 +113,14 @@ class UnitOfWorkMiddleware:
             if uow.started:
                 await uow.finish(commit=False)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send, uow: RequestUnitOfWork,
-                   on_success: Callable[[int, list[tuple[bytes, bytes]], bytes],
-                                        Awaitable[None]] | None) -> None:
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        uow: RequestUnitOfWork,
+        on_success: Callable[[int, list[tuple[bytes, bytes]], bytes], Awaitable[None]] | None,
+    ) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
         passthrough = False
@@ -141,8 +151,11 @@ class UnitOfWorkMiddleware:
                     await uow.finish(commit=True)
                 except IntegrityError:
                     log.info("commit refused by a constraint", exc_info=True)
-                    await self._send_problem(send, 409, "The change conflicts with the current "
-                                             "state; reload and try again.")
+                    await self._send_problem(
+                        send,
+                        409,
+                        "The change conflicts with the current state; reload and try again.",
+                    )
                     return
                 except DBAPIError:
                     log.exception("commit failed")
@@ -158,8 +171,7 @@ class UnitOfWorkMiddleware:
     @staticmethod
     async def _send_problem(send: Send, status: int, detail: str) -> None:
         resp = problem(status, detail)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": resp.raw_headers})
+        await send({"type": "http.response.start", "status": status, "headers": resp.raw_headers})
         await send({"type": "http.response.body", "body": resp.body})
 
     async def _principal(self, scope: Scope) -> str | None:
@@ -175,8 +187,9 @@ class UnitOfWorkMiddleware:
             return None  # the endpoint answers 401 itself
         return f"user:{user.id}"
 
-    async def _idempotent(self, scope: Scope, receive: Receive, send: Send,
-                          uow: RequestUnitOfWork, key: str) -> None:
+    async def _idempotent(
+        self, scope: Scope, receive: Receive, send: Send, uow: RequestUnitOfWork, key: str
+    ) -> None:
         if not 1 <= len(key) <= 255:
             await self._send_problem(send, 400, "Idempotency-Key must be 1 to 255 characters.")
             return
@@ -204,30 +217,40 @@ class UnitOfWorkMiddleware:
         session = uow.session()
         now = datetime.now(UTC)
         await session.execute(
-            delete(t).where(t.c.principal == principal, t.c.key == key,
-                            t.c.created_at < now - IDEMPOTENCY_TTL)
+            delete(t).where(
+                t.c.principal == principal, t.c.key == key, t.c.created_at < now - IDEMPOTENCY_TTL
+            )
         )
-        inserted = (await session.execute(
-            pg_insert(t).values(principal=principal, key=key, fingerprint=fingerprint)
-            .on_conflict_do_nothing().returning(t.c.key)
-        )).first()
+        inserted = (
+            await session.execute(
+                pg_insert(t)
+                .values(principal=principal, key=key, fingerprint=fingerprint)
+                .on_conflict_do_nothing()
+                .returning(t.c.key)
+            )
+        ).first()
         if inserted is None:
-            row = (await session.execute(
-                select(t).where(t.c.principal == principal, t.c.key == key)
-            )).first()
+            row = (
+                await session.execute(select(t).where(t.c.principal == principal, t.c.key == key))
+            ).first()
             await uow.finish(commit=False)
             if row is None or row.status_code is None:
-                await self._send_problem(send, 409, "A request with this Idempotency-Key is "
-                                         "still in progress; retry shortly.")
+                await self._send_problem(
+                    send,
+                    409,
+                    "A request with this Idempotency-Key is still in progress; retry shortly.",
+                )
                 return
             if row.fingerprint != fingerprint:
-                await self._send_problem(send, 422, "This Idempotency-Key was used with a "
-                                         "different request.")
+                await self._send_problem(
+                    send, 422, "This Idempotency-Key was used with a different request."
+                )
                 return
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in row.headers]
             headers.append((b"idempotent-replayed", b"true"))
-            await send({"type": "http.response.start", "status": row.status_code,
-                        "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": row.status_code, "headers": headers}
+            )
             await send({"type": "http.response.body", "body": row.body})
             return
 
@@ -241,10 +264,14 @@ class UnitOfWorkMiddleware:
             return await receive()
 
         async def store(status: int, headers: list[tuple[bytes, bytes]], resp_body: bytes) -> None:
-            kept = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in headers
-                    if k.decode("latin-1").lower() in _REPLAY_HEADERS]
+            kept = [
+                [k.decode("latin-1"), v.decode("latin-1")]
+                for k, v in headers
+                if k.decode("latin-1").lower() in _REPLAY_HEADERS
+            ]
             await session.execute(
-                update(t).where(t.c.principal == principal, t.c.key == key)
+                update(t)
+                .where(t.c.principal == principal, t.c.key == key)
                 .values(status_code=status, headers=kept, body=resp_body)
             )
 
@@ -257,6 +284,3 @@ async def purge_idempotency_keys(session: AsyncSession, tables: CommonTables) ->
         delete(t).where(t.c.created_at < datetime.now(UTC) - IDEMPOTENCY_TTL)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-

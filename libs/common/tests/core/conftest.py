@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import MetaData, String, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
 from vc_common.app import create_service_app
 from vc_common.auth import CurrentUser
 from vc_common.errors import Conflict
@@ -67,8 +66,9 @@ async def create_then_conflict(body: WidgetCreate, session: SessionDep) -> Widge
 
 @router.get("/widgets")
 async def list_widgets(session: SessionDep, page: PageDep) -> Page[WidgetRead]:
-    rows, cursor = await paginate(session, select(Widget), page, keys=[Widget.id],
-                                  convert=[uuid.UUID])
+    rows, cursor = await paginate(
+        session, select(Widget), page, keys=[Widget.id], convert=[uuid.UUID]
+    )
     return Page(items=[WidgetRead(id=w.id, name=w.name) for w in rows], next_cursor=cursor)
 
 

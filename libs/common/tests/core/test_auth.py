@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import jwt
 import orjson
-
 from vc_common.testing.keys import TestSigner
 from vc_common.testing.plugin import TestUser
 
@@ -50,9 +49,19 @@ async def test_token_from_unknown_key_is_401(client: httpx.AsyncClient) -> None:
 
 async def test_wrong_audience_is_401(client: httpx.AsyncClient, signer: TestSigner) -> None:
     now = int(time.time())
-    token = jwt.encode({"iss": signer.issuer, "aud": "someone-else", "sub": str(uuid.uuid4()),
-                        "iat": now, "exp": now + 60, "jti": "x"}, signer.key,
-                       algorithm="EdDSA", headers={"kid": signer.kid})
+    token = jwt.encode(
+        {
+            "iss": signer.issuer,
+            "aud": "someone-else",
+            "sub": str(uuid.uuid4()),
+            "iat": now,
+            "exp": now + 60,
+            "jti": "x",
+        },
+        signer.key,
+        algorithm="EdDSA",
+        headers={"kid": signer.kid},
+    )
     r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
 

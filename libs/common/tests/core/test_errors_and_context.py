@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import httpx
-
 from vc_common.telemetry import memory_exporter
 
 
@@ -10,7 +9,10 @@ async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
-    assert body["status"] == 404 and body["title"] and body["type"] and body["detail"]
+    assert body["status"] == 404
+    assert body["title"]
+    assert body["type"]
+    assert body["detail"]
 
 
 async def test_validation_error_lists_locations(client: httpx.AsyncClient) -> None:
@@ -22,8 +24,9 @@ async def test_validation_error_lists_locations(client: httpx.AsyncClient) -> No
 
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
-    r = await client.post("/api/v1/widgets", content=b'{"name": ',
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/widgets", content=b'{"name": ', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.json()["title"] == "Malformed JSON"
 
@@ -41,7 +44,8 @@ async def test_request_id_echoed_or_generated(client: httpx.AsyncClient) -> None
     r = await client.get("/livez", headers={"X-Request-ID": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
     r = await client.get("/livez", headers={"X-Request-ID": "bad id with spaces"})
-    assert r.headers["x-request-id"] != "bad id with spaces" and len(r.headers["x-request-id"]) == 32
+    assert r.headers["x-request-id"] != "bad id with spaces"
+    assert len(r.headers["x-request-id"]) == 32
     r = await client.get("/livez")
     assert len(r.headers["x-request-id"]) == 32
 
@@ -54,7 +58,8 @@ async def test_traceparent_continues_the_callers_trace(client: httpx.AsyncClient
     spans = [s for s in exporter.get_finished_spans() if s.name == "GET /livez"]
     assert any(format(s.context.trace_id, "032x") == trace_id for s in spans)
     parent = next(s for s in spans if format(s.context.trace_id, "032x") == trace_id).parent
-    assert parent is not None and format(parent.span_id, "016x") == "00f067aa0ba902b7"
+    assert parent is not None
+    assert format(parent.span_id, "016x") == "00f067aa0ba902b7"
 
 
 async def test_readyz_checks_database(client: httpx.AsyncClient) -> None:

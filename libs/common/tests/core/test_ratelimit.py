@@ -5,7 +5,6 @@ import uuid
 
 import pytest
 import redis.asyncio as aioredis
-
 from vc_common.errors import TooManyRequests
 from vc_common.ratelimit import MemoryRateLimiter, Rate, RedisRateLimiter, enforce
 
@@ -36,6 +35,7 @@ async def test_redis_limiter_is_shared_between_instances() -> None:
         assert await a.hit(key, rate) is None
         assert await b.hit(key, rate) is None
         wait = await a.hit(key, rate)
-        assert wait is not None and 0 < wait <= 30
+        assert wait is not None
+        assert 0 < wait <= 30
     finally:
         await client.aclose()

@@ -49,10 +49,12 @@ async def test_idempotency_key_replays_the_first_response(
 ) -> None:
     name = f"w-{uuid.uuid4().hex[:8]}"
     key = str(uuid.uuid4())
-    first = await live_client.post("/api/v1/widgets", json={"name": name},
-                                   headers={"Idempotency-Key": key})
-    again = await live_client.post("/api/v1/widgets", json={"name": name},
-                                   headers={"Idempotency-Key": key})
+    first = await live_client.post(
+        "/api/v1/widgets", json={"name": name}, headers={"Idempotency-Key": key}
+    )
+    again = await live_client.post(
+        "/api/v1/widgets", json={"name": name}, headers={"Idempotency-Key": key}
+    )
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["location"] == first.headers["location"]
@@ -65,10 +67,14 @@ async def test_idempotency_key_with_another_body_is_refused(
 ) -> None:
     key = str(uuid.uuid4())
     a, b = f"w-{uuid.uuid4().hex[:8]}", f"w-{uuid.uuid4().hex[:8]}"
-    assert (await live_client.post("/api/v1/widgets", json={"name": a},
-                                   headers={"Idempotency-Key": key})).status_code == 201
-    r = await live_client.post("/api/v1/widgets", json={"name": b},
-                               headers={"Idempotency-Key": key})
+    assert (
+        await live_client.post(
+            "/api/v1/widgets", json={"name": a}, headers={"Idempotency-Key": key}
+        )
+    ).status_code == 201
+    r = await live_client.post(
+        "/api/v1/widgets", json={"name": b}, headers={"Idempotency-Key": key}
+    )
     assert r.status_code == 422
     assert await _count(db_engine, b) == 0
 
@@ -78,10 +84,14 @@ async def test_concurrent_retries_create_one_row(
 ) -> None:
     name = f"w-{uuid.uuid4().hex[:8]}"
     key = str(uuid.uuid4())
-    results = await asyncio.gather(*[
-        live_client.post("/api/v1/widgets", json={"name": name}, headers={"Idempotency-Key": key})
-        for _ in range(5)
-    ])
+    results = await asyncio.gather(
+        *[
+            live_client.post(
+                "/api/v1/widgets", json={"name": name}, headers={"Idempotency-Key": key}
+            )
+            for _ in range(5)
+        ]
+    )
     statuses = sorted(r.status_code for r in results)
     assert statuses.count(201) >= 1
     assert set(statuses) <= {201, 409}
@@ -92,10 +102,12 @@ async def test_concurrent_retries_create_one_row(
 
 async def test_error_answers_are_not_stored(live_client: httpx.AsyncClient) -> None:
     key = str(uuid.uuid4())
-    bad = await live_client.post("/api/v1/widgets", json={"name": ""},
-                                 headers={"Idempotency-Key": key})
+    bad = await live_client.post(
+        "/api/v1/widgets", json={"name": ""}, headers={"Idempotency-Key": key}
+    )
     assert bad.status_code == 422
-    good = await live_client.post("/api/v1/widgets", json={"name": ""},
-                                  headers={"Idempotency-Key": key})
+    good = await live_client.post(
+        "/api/v1/widgets", json={"name": ""}, headers={"Idempotency-Key": key}
+    )
     assert good.status_code == 422
     assert "idempotent-replayed" not in good.headers

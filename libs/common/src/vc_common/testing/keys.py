@@ -29,13 +29,39 @@ class TestSigner:
     @property
     def jwks(self) -> dict[str, Any]:
         x = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": _b64(x), "kid": self.kid,
-                          "alg": "EdDSA", "use": "sig"}]}
+        return {
+            "keys": [
+                {
+                    "kty": "OKP",
+                    "crv": "Ed25519",
+                    "x": _b64(x),
+                    "kid": self.kid,
+                    "alg": "EdDSA",
+                    "use": "sig",
+                }
+            ]
+        }
 
-    def token(self, user_id: uuid.UUID | None = None, *, username: str = "tester",
-              is_staff: bool = False, ttl: int = 900, **extra: Any) -> str:
+    def token(
+        self,
+        user_id: uuid.UUID | None = None,
+        *,
+        username: str = "tester",
+        is_staff: bool = False,
+        ttl: int = 900,
+        **extra: Any,
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": self.issuer, "aud": self.audience, "sub": str(user_id or uuid.uuid4()),
-                  "username": username, "is_staff": is_staff, "iat": now, "exp": now + ttl,
-                  "jti": uuid.uuid4().hex, "typ": "access", **extra}
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": str(user_id or uuid.uuid4()),
+            "username": username,
+            "is_staff": is_staff,
+            "iat": now,
+            "exp": now + ttl,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+            **extra,
+        }
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": self.kid})

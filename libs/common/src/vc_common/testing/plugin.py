@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,10 +131,15 @@ async def db_connection(db_engine: AsyncEngine) -> AsyncIterator[AsyncConnection
 
 
 @pytest.fixture
-def service_env(vc_service: ServiceUnderTest, database_url: str,
-                monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {"ENVIRONMENT": "test", f"{vc_service.name.upper()}_DATABASE_URL": database_url,
-           "SERVICE_NAME": vc_service.name, **vc_service.settings_env}
+def service_env(
+    vc_service: ServiceUnderTest, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    env = {
+        "ENVIRONMENT": "test",
+        f"{vc_service.name.upper()}_DATABASE_URL": database_url,
+        "SERVICE_NAME": vc_service.name,
+        **vc_service.settings_env,
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     return env
@@ -145,26 +150,34 @@ async def running(app: Any, db: Database | None, signer: TestSigner) -> AsyncIte
     if db is not None:
         app.state.db = db
     if getattr(app.state, "verifier_factory", None) is None:
-        app.state.verifier = TokenVerifier(StaticKeySource(signer.jwks), issuer=signer.issuer,
-                                           audience=signer.audience)
+        app.state.verifier = TokenVerifier(
+            StaticKeySource(signer.jwks), issuer=signer.issuer, audience=signer.audience
+        )
     async with app.router.lifespan_context(app):
         yield app
 
 
 @pytest_asyncio.fixture
-async def app(vc_service: ServiceUnderTest, service_env: dict[str, str],
-              db_connection: AsyncConnection, signer: TestSigner) -> AsyncIterator[Any]:
+async def app(
+    vc_service: ServiceUnderTest,
+    service_env: dict[str, str],
+    db_connection: AsyncConnection,
+    signer: TestSigner,
+) -> AsyncIterator[Any]:
     del service_env
     application = vc_service.app_factory()
-    db = Database.from_engine(db_connection,  # type: ignore[arg-type]
-                              join_transaction_mode="create_savepoint")
+    db = Database.from_engine(
+        db_connection,  # type: ignore[arg-type]
+        join_transaction_mode="create_savepoint",
+    )
     async with running(application, db, signer):
         yield application
 
 
 @pytest_asyncio.fixture
-async def live_app(vc_service: ServiceUnderTest, service_env: dict[str, str],
-                   signer: TestSigner) -> AsyncIterator[Any]:
+async def live_app(
+    vc_service: ServiceUnderTest, service_env: dict[str, str], signer: TestSigner
+) -> AsyncIterator[Any]:
     del service_env
     application = vc_service.app_factory()
     async with running(application, None, signer):
@@ -172,8 +185,7 @@ async def live_app(vc_service: ServiceUnderTest, service_env: dict[str, str],
 
 
 def _client(application: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                             base_url="http://test")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://test")
 
 
 @pytest_asyncio.fixture
@@ -222,8 +234,8 @@ def auth_headers(user: TestUser) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def unique() -> Iterator[Callable[[str], str]]:
+def unique() -> Callable[[str], str]:
     def make(prefix: str = "x") -> str:
         return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
-    yield make
+    return make
