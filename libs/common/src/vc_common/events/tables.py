@@ -48,12 +48,17 @@ def install_event_tables(metadata: MetaData) -> EventTables:
         Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
         Column("sent_at", DateTime(timezone=True), nullable=True),
         Column("attempts", Integer, nullable=False, server_default=text("0")),
-        Column("next_attempt_at", DateTime(timezone=True), server_default=func.now(),
-               nullable=False),
+        Column(
+            "next_attempt_at", DateTime(timezone=True), server_default=func.now(), nullable=False
+        ),
         Column("last_error", Text, nullable=True),
         Column("dead_at", DateTime(timezone=True), nullable=True),
-        Index("ix_outbox_pending", "next_attempt_at", "seq",
-              postgresql_where=text("sent_at IS NULL AND dead_at IS NULL")),
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            "seq",
+            postgresql_where=text("sent_at IS NULL AND dead_at IS NULL"),
+        ),
     )
     inbox = Table(
         "inbox",
@@ -61,8 +66,7 @@ def install_event_tables(metadata: MetaData) -> EventTables:
         Column("consumer", String(100), nullable=False),
         Column("event_id", Uuid, nullable=False),
         Column("event_type", String(200), nullable=False),
-        Column("processed_at", DateTime(timezone=True), server_default=func.now(),
-               nullable=False),
+        Column("processed_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
         PrimaryKeyConstraint("consumer", "event_id"),
     )
     tables = EventTables(outbox=outbox, inbox=inbox)
