@@ -11,6 +11,7 @@ import asyncio
 import os
 import socket
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -175,7 +176,10 @@ async def start_server(database_url: str, platform: FakePlatform, **env: str) ->
     )
     server = ChatServer(port, proc)
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        # a deadline, not a count: on a loaded 2-core machine starting the app alone can take
+        # more than ten seconds
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
             if proc.returncode is not None:
                 raise RuntimeError(f"chat server exited with {proc.returncode}")
             try:
