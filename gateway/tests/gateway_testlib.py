@@ -172,6 +172,11 @@ def fake_service(name: str, keys: Keys) -> FastAPI:
 
     @app.websocket("/api/v1/rooms/{room_id}/ws")
     async def ws(websocket: WebSocket, room_id: str) -> None:
+        if room_id == "refused":  # a refusal with a body (the WebSocket Denial Response)
+            await websocket.send_denial_response(
+                JSONResponse({"detail": "not a member"}, status_code=404)
+            )
+            return
         await websocket.accept()
         await websocket.send_json(
             {
@@ -179,6 +184,8 @@ def fake_service(name: str, keys: Keys) -> FastAPI:
                 "service": name,
                 "token": websocket.query_params.get("token"),
                 "request_id": websocket.headers.get("x-request-id"),
+                "traceparent": websocket.headers.get("traceparent"),
+                "extensions": websocket.headers.get("sec-websocket-extensions"),
             }
         )
         try:

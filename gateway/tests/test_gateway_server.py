@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from gateway.app import create_app
+from gateway.app import GATEWAY_KEY, create_app
 from gateway.server import serve
 from gateway.upstream import UpstreamError, UpstreamPool
 from gateway_testlib import Upstream, free_port, settings_for
@@ -54,6 +54,38 @@ async def test_low_level_server_forwards(
             assert (await ws.receive_json(timeout=5))["hello"] == "r9"
             await ws.send_str("hi")
             assert await ws.receive_str(timeout=5) == "echo:hi"
+
+
+async def test_low_level_server_tunnels_websockets_and_stops_with_one_open(
+    upstreams: dict[str, Upstream], services: Any, token: str
+) -> None:
+    port = free_port()
+    settings = settings_for(upstreams, gateway_port=port, gateway_host="127.0.0.1")
+    stop, started = asyncio.Event(), asyncio.Event()
+    app = create_app(settings, services)
+    proxy = app[GATEWAY_KEY].proxy
+    task = asyncio.create_task(serve(settings, app=app, stop=stop, started=started))
+    await asyncio.wait_for(started.wait(), 10)
+    base = f"ws://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+        # one that ends normally: the tunnel goes away with it
+        async with http.ws_connect(f"{base}/api/v1/rooms/s1/ws?token={token}") as ws:
+            assert (await ws.receive_json(timeout=5))["hello"] == "s1"
+            assert len(proxy.tunnels) == 1
+            await ws.close(code=4005)
+        for _ in range(100):
+            if not proxy.tunnels:
+                break
+            await asyncio.sleep(0.02)
+        assert not proxy.tunnels
+        # one left open while the gateway stops: closed, and the stop does not hang on it
+        ws = await http.ws_connect(f"{base}/api/v1/rooms/s2/ws?token={token}")
+        assert (await ws.receive_json(timeout=5))["hello"] == "s2"
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        msg = await ws.receive(timeout=5)
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        await ws.close()
 
 
 # --- the fast client against a raw HTTP/1.1 server ------------------------------------------------

@@ -111,7 +111,12 @@ class Gateway:
         self.tracing: OtelTracing | None = None
         self.sessions: dict[str, aiohttp.ClientSession] = {}
         self.pools: dict[str, tuple[UpstreamPool, bytes]] = {}
-        self.proxy = Proxy(self.sessions, settings.gateway_buffer_limit, self.pools)
+        self.proxy = Proxy(
+            self.sessions,
+            settings.gateway_buffer_limit,
+            self.pools,
+            ws_tunnel=settings.gateway_ws_tunnel,
+        )
         self.openapi = OpenAPICache(table, ttl=settings.gateway_openapi_ttl)
         self.limiter: RateLimiter = MemoryRateLimiter()
         self.verifier: TokenVerifier | None = None
@@ -357,5 +362,10 @@ def create_app(
     app = web.Application(handler_args={"max_field_size": 16 * 1024})
     app[GATEWAY_KEY] = gateway
     app.cleanup_ctx.append(gateway.lifespan)
+
+    async def close_tunnels(_app: web.Application) -> None:
+        gateway.proxy.close_tunnels()
+
+    app.on_shutdown.append(close_tunnels)
     app.router.add_route("*", "/{tail:.*}", gateway.handle)
     return app

@@ -25,6 +25,7 @@ from yarl import URL
 
 from gateway.problems import problem
 from gateway.routes import Service
+from gateway.tunnel import Splice, TunnelError, connect, read_refusal
 from gateway.upstream import UpstreamError, UpstreamPool
 
 log = logging.getLogger("gateway.proxy")
@@ -71,6 +72,39 @@ _RESPONSE_DROP_STREAM_B = frozenset(h.encode() for h in _RESPONSE_DROP_STREAM)
 _NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _NO_BODY_STATUS = frozenset({204, 304})
 _UNSENDABLE_CLOSE = frozenset({1005, 1006, 1015})
+# The raw tunnel: the client's handshake headers go to the service as they are (it answers the
+# client's key), but not its permessage-deflate offer; Connection/Upgrade are set again.
+_WS_TUNNEL_DROP_B = _REQUEST_DROP_B | {b"sec-websocket-extensions"}
+_WS_TUNNEL_EXTRA = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+
+
+class _Hijacked(web.StreamResponse):
+    """What the handler returns once the connection was taken from aiohttp's protocol (the 101
+    and everything after it went out raw): nothing more is written, the connection is not kept."""
+
+    async def prepare(self, request: web.BaseRequest) -> None:
+        del request
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        del data
+
+    @property
+    def keep_alive(self) -> bool:
+        return False
+
+
+def _can_hijack(request: web.BaseRequest) -> bool:
+    """Whether the client's connection can leave aiohttp's server protocol after the handshake:
+    a transport that can change protocol, the protocol holding nothing but an upgrade tail."""
+    transport = request.transport
+    proto = request.protocol
+    return (
+        transport is not None
+        and not transport.is_closing()
+        and hasattr(transport, "set_protocol")
+        and isinstance(getattr(proto, "_message_tail", None), bytes)
+        and getattr(proto, "_payload_parser", True) is None
+    )
 
 
 def make_session(
@@ -138,6 +172,8 @@ def request_head(
     request_id: str,
     traceparent: str,
     body_length: int | None,
+    drop: frozenset[bytes] = _REQUEST_DROP_B,
+    extra: bytes = b"",
 ) -> bytes:
     """The request line and headers to send upstream, from the raw header bytes the client sent:
     hop-by-hop ones (and those its ``Connection`` names) dropped, ``Host`` the service's, then
@@ -148,7 +184,6 @@ def request_head(
     parts.append(host)
     parts.append(b"\r\n")
     raw = request.raw_headers
-    drop = _REQUEST_DROP_B
     xff: bytes | None = None
     client_host: bytes | None = None
     for name, value in raw:
@@ -177,6 +212,8 @@ def request_head(
         parts += (b"Content-Length: ", str(body_length).encode(), b"\r\n")
     elif method not in _NO_BODY_METHODS:
         parts.append(b"Content-Length: 0\r\n")
+    if extra:
+        parts.append(extra)
     parts.append(b"\r\n")
     return b"".join(parts)
 
@@ -244,11 +281,19 @@ class Proxy:
         sessions: dict[str, aiohttp.ClientSession],
         buffer_limit: int,
         pools: dict[str, tuple[UpstreamPool, bytes]] | None = None,
+        ws_tunnel: bool = True,
     ) -> None:
         self.sessions = sessions
         self.buffer_limit = buffer_limit
         # service name -> (fast pool, Host header); services it cannot serve are absent.
         self.pools: dict[str, tuple[UpstreamPool, bytes]] = {} if pools is None else pools
+        self.ws_tunnel = ws_tunnel
+        self.tunnels: set[Splice] = set()
+
+    def close_tunnels(self) -> None:
+        """Shutting down: end every raw WebSocket tunnel (the clients see the TCP close)."""
+        for splice in list(self.tunnels):
+            splice.finish()
 
     async def http(
         self,
@@ -411,6 +456,112 @@ class Proxy:
         traceparent: str,
         decorate: Any,
     ) -> web.StreamResponse:
+        fast = self.pools.get(service.name)
+        if fast is not None and self.ws_tunnel and _can_hijack(request):
+            return await self.websocket_tunnel(
+                request, service, fast, request_id, traceparent, decorate
+            )
+        return await self.websocket_frames(request, service, request_id, traceparent, decorate)
+
+    async def websocket_tunnel(
+        self,
+        request: web.Request,
+        service: Service,
+        fast: tuple[UpstreamPool, bytes],
+        request_id: str,
+        traceparent: str,
+        decorate: Any,
+    ) -> web.StreamResponse:
+        """The handshake sent to the service from the client's raw headers; a 101 is passed
+        back (plus ``X-Request-ID`` and CORS headers) and the two connections spliced; any other
+        answer is returned as an HTTP answer (a 4xx with its body as the service sent it)."""
+        pool, host = fast
+        head = request_head(
+            request,
+            host,
+            request_id,
+            traceparent,
+            None,
+            drop=_WS_TUNNEL_DROP_B,
+            extra=_WS_TUNNEL_EXTRA,
+        )
+        try:
+            hs, status, reason, headers = await connect(
+                pool.host,
+                pool.port,
+                head,
+                connect_timeout=pool.connect_timeout,
+                read_timeout=pool.read_timeout,
+            )
+        except (TimeoutError, TunnelError) as exc:
+            return _upstream_failure(exc, service)
+        upstream = hs.transport
+        assert upstream is not None
+        if status != 101:
+            try:
+                body = await read_refusal(hs, pool.read_timeout)
+            except (TimeoutError, TunnelError) as exc:
+                return _upstream_failure(exc, service)
+            if not 400 <= status < 500:
+                return _upstream_failure(
+                    TunnelError(f"answered the WebSocket handshake with {status}"), service
+                )
+            return web.Response(
+                status=status,
+                reason=reason.decode("latin-1") or None,
+                body=body,
+                headers=raw_response_headers(headers, _RESPONSE_DROP_B),
+            )
+        # Our own headers on the 101: X-Request-ID, CORS (what ``decorate`` sets on a response).
+        ours = web.StreamResponse()
+        decorate(ours)
+        own = {k.lower().encode() for k in ours.headers}
+        parts = [b"HTTP/1.1 101 ", reason or b"Switching Protocols", b"\r\n"]
+        for name, value in headers:
+            if name.lower() not in own:
+                parts += (name, b": ", value, b"\r\n")
+        for k, v in ours.headers.items():
+            parts += (k.encode("latin-1"), b": ", v.encode("latin-1"), b"\r\n")
+        parts.append(b"\r\n")
+        parts.append(bytes(hs.buf[hs.head_end :]))  # the first frames, if any came along
+        client = request.transport
+        proto: Any = request.protocol
+        if not _can_hijack(request):  # the client went away meanwhile
+            upstream.abort()
+            raise ConnectionResetError("client gone before the WebSocket handshake completed")
+        assert client is not None
+        tail, proto._message_tail = proto._message_tail, b""
+        loop = asyncio.get_running_loop()
+        splice = Splice(loop, client, upstream)
+
+        def on_client_lost() -> None:
+            # aiohttp's protocol no longer sees this connection: tell it it is gone, so the
+            # server forgets it (as it would have on its own connection_lost).
+            with contextlib.suppress(Exception):
+                proto.connection_lost(None)
+
+        self.tunnels.add(splice)
+        try:
+            splice.start(b"".join(parts), tail, on_client_lost)
+            await splice.done
+        except BaseException:
+            splice.abort()
+            raise
+        finally:
+            self.tunnels.discard(splice)
+        resp = _Hijacked(status=101)
+        return resp
+
+    async def websocket_frames(
+        self,
+        request: web.Request,
+        service: Service,
+        request_id: str,
+        traceparent: str,
+        decorate: Any,
+    ) -> web.StreamResponse:
+        """The fallback: a WebSocket to the service with aiohttp's client, frames decoded and
+        re-encoded both ways."""
         session = self.sessions[service.name]
         url = URL(service.base_url + request.raw_path, encoded=True)
         headers = forward_headers(request, _WS_DROP, request_id, traceparent)
@@ -437,6 +588,7 @@ class Proxy:
             autoping=True,
             autoclose=True,
             max_msg_size=4 * 1024 * 1024,
+            compress=False,  # no permessage-deflate: a zlib pass per frame and socket
         )
         decorate(ws)
         try:

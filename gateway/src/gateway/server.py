@@ -87,6 +87,7 @@ async def serve(
         try:
             await stop.wait()
         finally:
+            gateway.proxy.close_tunnels()  # raw WebSocket tunnels hold their handlers
             await runner.cleanup()
 
 

@@ -35,6 +35,9 @@ class GatewaySettings(ServiceSettings):
     gateway_rate_per_user: str = "600/minute"
     gateway_rate_per_ip: str = "1200/minute"
     gateway_access_log: bool = True
+    # WebSockets: after the 101, splice the two TCP connections (raw bytes both ways); off: frames
+    # decoded and re-encoded by aiohttp on both sides (the fallback path).
+    gateway_ws_tunnel: bool = True
     cors_origins: str = ""
     platform_config: str | None = Field(default=None)
 

@@ -90,12 +90,14 @@ class Connection:
         """Sends queued frames until killed; then closes the socket with the code."""
         assert self.send_text is not None
         assert self.close is not None
+        queue = self.queue
+        send_text = self.send_text
         try:
             while True:
-                text = await self.queue.get()
+                text = queue.get_nowait() if queue.qsize() else await queue.get()
                 if text is None or self.close_code is not None:
                     break
-                await self.send_text(text)
+                await send_text(text)
         finally:
             if self.close_code is not None:
                 with contextlib.suppress(Exception):
@@ -115,7 +117,10 @@ class RoomChannel:
 
     async def on_payload(self, data: bytes) -> None:
         head, _, text = data.partition(b"\n")
-        self.on_frame(int(head), text.decode())
+        seq = int(head)
+        if self.next_seq is not None and seq < self.next_seq:
+            return  # delivered already (this replica's own frames come back from the fan-out)
+        self.on_frame(seq, text.decode())
 
     def start_at(self, last_seq: int) -> None:
         self.next_seq = last_seq + 1
@@ -357,10 +362,15 @@ class Hub:
     async def publish_room_event(
         self, room_id: uuid.UUID, team_id: uuid.UUID, seq: int, frame: dict[str, Any]
     ) -> None:
+        """After the commit: serialised once, handed to this replica's sockets at once (no round
+        trip through the fan-out for them), then published for the other replicas. The copy
+        that comes back from the fan-out is dropped by its ``seq``."""
         del team_id
-        await self.fanout.publish(
-            self.room_subject(room_id), str(seq).encode() + b"\n" + orjson.dumps(frame)
-        )
+        body = orjson.dumps(frame)
+        room = self.rooms.get(room_id)
+        if room is not None:
+            room.on_frame(seq, body.decode())
+        await self.fanout.publish(self.room_subject(room_id), str(seq).encode() + b"\n" + body)
 
     async def _publish_presence(self, team_id: uuid.UUID, user_id: uuid.UUID, status: str) -> None:
         frame = {
