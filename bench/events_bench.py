@@ -2,12 +2,21 @@
 
 ``python -m bench.events_bench`` (from the repository root) or ``main()``. Needs PostgreSQL
 (``DATABASE_URL``), NATS (``NATS_URL``) and RabbitMQ (``RABBITMQ_URL``); a broker that cannot be
-reached is skipped. Prints, per broker:
+reached is skipped. Three processes per broker, as in production: the *producing service* (writes
+events with ``add_event`` and runs the outbox relay), the *consuming service* (runs the
+``Consumer``, whose handler inserts one effect row per event) and this coordinator, which only
+orchestrates and collects figures. Prints, per broker:
 
-- throughput: N events written to the outbox up front (in transactions of 100), then the time
-  until the consumer has applied the last one (inbox + effect row committed): events/s end to end;
-- lag at a fixed rate: events written one per transaction at 500/s for a few seconds; lag =
-  effect commit time - the event's ``time``; p50 / p99 / max.
+- throughput: N events written to the outbox up front (in transactions of 100) while the relay
+  is stopped; then the relay starts (t0) and we take the commit time of the consumer's
+  transaction that applied the last one (t1): N / (t1 - t0) events/s end to end;
+- lag at a fixed rate: events written one per transaction at 500/s (8 concurrent writers) for a
+  few seconds; lag = time the consumer's transaction (inbox + effect row) *committed* - the
+  event's ``time`` (set in the producing transaction, before its commit); p50 / p99 / max.
+
+Both times are taken by the consumer right after ``Consumer.process`` returned (commit done, acks
+sent) and reported to the coordinator over a pipe, so the coordinator's polling adds no load or
+error. The effect rows are counted at the end as a check.
 
 Targets: ≥ 3,000 events/s; p99 lag < 250 ms at 500/s.
 """
@@ -20,9 +29,11 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -79,16 +90,7 @@ async def _count(db: Database) -> int:
         return int((await conn.execute(select(func.count()).select_from(effects))).scalar_one())
 
 
-async def _wait_for(db: Database, n: int, limit: float) -> float:
-    deadline = time.monotonic() + limit
-    while (await _count(db)) < n:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {await _count(db)} of {n} events arrived")
-        await asyncio.sleep(0.02)
-    return time.monotonic()
-
-
-def make_consumer(ctx: str) -> Consumer:
+def make_consumer(ctx: str, applied: list[datetime] | None = None) -> Consumer:
     consumer = Consumer(f"bench-{ctx}", batch_size=200)
     stmt = insert(effects)  # built once: a handler's effect is one INSERT round trip
 
@@ -98,74 +100,75 @@ def make_consumer(ctx: str) -> Consumer:
         await session.execute(
             stmt, {"event_id": event.id, "subject": event.subject, "lag_ms": int(lag)}
         )
+        if applied is not None:
+            applied.append(event.time)
 
     return consumer
 
 
-async def _consume(url: str, db_url: str, ctx: str) -> None:
+# -- the consuming service ----------------------------------------------------------------
+
+
+async def _consume(url: str, db_url: str, ctx: str, out: Any, ready: Any) -> None:
     db = Database(db_url, pool_size=4, max_overflow=4)
+    applied: list[datetime] = []
+    consumer = make_consumer(ctx, applied)
+    process = consumer.process
+    total = 0
+
+    async def measured(db: Database, deliveries: list[Any]) -> None:
+        nonlocal total
+        applied.clear()
+        await process(db, deliveries)  # returns after the commit (and the acks)
+        now = time.time()
+        total += len(applied)
+        # (events applied so far, commit time, lag in ms of each event of this batch)
+        out.put((total, now, [(now - t.timestamp()) * 1000 for t in applied]))
+
+    consumer.process = measured  # type: ignore[method-assign]
     bus = bus_from_url(url)
     await bus.connect()
+    ready.set()
     try:
-        await make_consumer(ctx).run(db, bus)
+        await consumer.run(db, bus)
     finally:
         await bus.close()
         await db.dispose()
 
 
-def consumer_process(url: str, db_url: str, ctx: str) -> None:
-    """The consuming service runs in its own process, as in production."""
+def consumer_process(url: str, db_url: str, ctx: str, out: Any, ready: Any) -> None:
+    """The consuming service, in its own process."""
     logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_consume(url, db_url, ctx))
+        asyncio.run(_consume(url, db_url, ctx, out, ready))
 
 
-async def run_broker(
-    url: str, db: Database, *, n: int, rate: int, seconds: float
-) -> dict[str, float]:
-    ctx = f"bench{uuid.uuid4().hex[:8]}"
-    consumer = make_consumer(ctx)
+# -- the producing service ----------------------------------------------------------------
+
+
+async def _produce(
+    url: str, db_url: str, ctx: str, n: int, rate: int, seconds: float, out: Any, go: Any
+) -> None:
+    db = Database(db_url, pool_size=10, max_overflow=10)
     bus = bus_from_url(url)
     await bus.connect()
-    relay_bus = bus_from_url(url)  # the relay's own connection, as in a separate process
-    await relay_bus.connect()
-    async with db.engine.begin() as conn:
-        await conn.execute(text("TRUNCATE outbox, inbox, bench_effects"))
-    await bus.ensure_consumer(consumer.spec())
-    proc = multiprocessing.get_context("spawn").Process(
-        target=consumer_process,
-        args=(url, db.engine.url.render_as_string(hide_password=False), ctx),
-        daemon=True,
-    )
-    proc.start()
-    relay = OutboxRelay(db, tables, relay_bus, service=ctx, batch_size=500, poll_interval=0.5)
-    try:
-        # 1. throughput: backlog of n events
-        subjects = [str(uuid.uuid4()) for _ in range(200)]
-        for k in range(0, n, 100):
-            async with db.unit_of_work() as session:
-                for i in range(k, min(k + 100, n)):
-                    await add_event(
-                        session,
-                        tables,
-                        source=ctx,
-                        type=f"{ctx}.item.changed",
-                        subject=subjects[i % len(subjects)],
-                        data={"i": i},
-                    )
-        t0 = time.monotonic()
-        relay.start()
-        t1 = await _wait_for(db, n, 120)
-        throughput = n / (t1 - t0)
+    relay = OutboxRelay(db, tables, bus, service=ctx, batch_size=500, poll_interval=0.5)
+    subjects = [str(uuid.uuid4()) for _ in range(200)]
 
-        # 2. lag at a fixed rate, one event per transaction
-        async with db.engine.begin() as conn:
-            await conn.execute(text("TRUNCATE bench_effects"))
-        total = int(rate * seconds)
-        gate = asyncio.Semaphore(8)  # like concurrent requests of a service
+    async def write(i: int) -> None:
+        async with db.unit_of_work() as session:
+            await add_event(
+                session,
+                tables,
+                source=ctx,
+                type=f"{ctx}.item.changed",
+                subject=subjects[i % len(subjects)],
+                data={"i": i},
+            )
 
-        async def produce(i: int) -> None:
-            async with gate, db.unit_of_work() as session:
+    async def write_chunk(k: int) -> None:
+        async with db.unit_of_work() as session:
+            for i in range(k, min(k + 100, n)):
                 await add_event(
                     session,
                     tables,
@@ -175,6 +178,24 @@ async def run_broker(
                     data={"i": i},
                 )
 
+    try:
+        # 1. the backlog, relay stopped (4 writers; order within a subject is irrelevant here)
+        chunks = list(range(0, n, 100))
+        for j in range(0, len(chunks), 4):
+            await asyncio.gather(*(write_chunk(k) for k in chunks[j : j + 4]))
+        await asyncio.to_thread(go.wait)
+        go.clear()
+        out.put(("t0", time.time()))
+        relay.start()
+        # 2. fixed rate, one event per transaction, once the coordinator says so
+        await asyncio.to_thread(go.wait)
+        total = int(rate * seconds)
+        gate = asyncio.Semaphore(8)  # like concurrent requests of a service
+
+        async def produce(i: int) -> None:
+            async with gate:
+                await write(n + i)
+
         producers = []
         start = time.monotonic()
         for i in range(total):
@@ -183,10 +204,87 @@ async def run_broker(
                 await asyncio.sleep(delay)
             producers.append(asyncio.create_task(produce(i)))
         await asyncio.gather(*producers)
-        achieved = total / (time.monotonic() - start)
-        await _wait_for(db, total, 60)
-        async with db.engine.connect() as conn:
-            lags = [float(r[0]) for r in await conn.execute(select(effects.c.lag_ms))]
+        out.put(("rate", total / (time.monotonic() - start)))
+        await asyncio.sleep(3600)  # the relay keeps running until we are terminated
+    finally:
+        await relay.stop()
+        await bus.close()
+        await db.dispose()
+
+
+def producer_process(
+    url: str, db_url: str, ctx: str, n: int, rate: int, seconds: float, out: Any, go: Any
+) -> None:
+    """The producing service (its writes and its outbox relay), in its own process."""
+    logging.basicConfig(level=logging.ERROR)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_produce(url, db_url, ctx, n, rate, seconds, out, go))
+
+
+# -- the coordinator ----------------------------------------------------------------------
+
+
+def _get(q: Any, limit: float) -> Any:
+    try:
+        return q.get(timeout=limit)
+    except queue.Empty:
+        raise TimeoutError(f"no report within {limit:.0f}s") from None
+
+
+async def run_broker(
+    url: str, db: Database, *, n: int, rate: int, seconds: float
+) -> dict[str, float]:
+    ctx = f"bench{uuid.uuid4().hex[:8]}"
+    consumer = make_consumer(ctx)
+    bus = bus_from_url(url)
+    await bus.connect()
+    async with db.engine.begin() as conn:
+        await conn.execute(text("TRUNCATE outbox, inbox, bench_effects"))
+    await bus.ensure_consumer(consumer.spec())
+    mp = multiprocessing.get_context("spawn")
+    db_url = db.engine.url.render_as_string(hide_password=False)
+    applied_q, produced_q = mp.Queue(), mp.Queue()
+    ready, go = mp.Event(), mp.Event()
+    cons = mp.Process(
+        target=consumer_process, args=(url, db_url, ctx, applied_q, ready), daemon=True
+    )
+    prod = mp.Process(
+        target=producer_process,
+        args=(url, db_url, ctx, n, rate, seconds, produced_q, go),
+        daemon=True,
+    )
+    cons.start()
+    prod.start()
+    try:
+        if not await asyncio.to_thread(ready.wait, 60):
+            raise TimeoutError("the consumer did not start")
+
+        async def until(count: int, limit: float) -> tuple[float, list[float]]:
+            """Wait until ``count`` events are applied; (last commit time, their lags)."""
+            lags: list[float] = []
+            deadline = time.monotonic() + limit
+            while True:
+                total, at, batch = await asyncio.to_thread(
+                    _get, applied_q, max(0.1, deadline - time.monotonic())
+                )
+                lags.extend(batch)
+                if total >= count:
+                    return at, lags
+
+        # 1. throughput: the producer writes the backlog, then starts its relay on `go`
+        go.set()
+        _, t0 = await asyncio.to_thread(_get, produced_q, 120)
+        t1, _ = await until(n, 120)
+        throughput = n / (t1 - t0)
+
+        # 2. lag at a fixed rate, one event per transaction
+        total = int(rate * seconds)
+        go.set()
+        _, lags = await until(n + total, seconds + 60)
+        _, achieved = await asyncio.to_thread(_get, produced_q, 30)
+        applied = await _count(db)
+        if applied != n + total:
+            raise RuntimeError(f"{applied} effect rows for {n + total} events")
         return {
             "throughput": throughput,
             "rate": achieved,
@@ -195,15 +293,15 @@ async def run_broker(
             "max": max(lags),
         }
     finally:
-        await relay.stop()
-        proc.terminate()
-        proc.join(10)
+        for proc in (prod, cons):
+            proc.terminate()
+        for proc in (prod, cons):
+            proc.join(10)
         with contextlib.suppress(Exception):
             await bus.delete_consumer(consumer.spec())
             if isinstance(bus, NatsBus):
                 await bus.delete_context(ctx)
         await bus.close()
-        await relay_bus.close()
 
 
 async def amain(argv: list[str] | None = None) -> int:

@@ -400,3 +400,39 @@ async def test_broker_outage_of_ten_seconds(
             await server.stop()
         if proxy is not None:
             await proxy.stop()
+
+
+async def test_batch_ack_never_covers_a_delivery_held_for_retry(
+    clean_db: Database, buses: Buses, ctx: str
+) -> None:
+    """A failed event waits (unacknowledged) for its backoff while later batches commit; their
+    acknowledgement (RabbitMQ: one multiple ack) must not acknowledge it: it is retried."""
+    db = clean_db
+    bus = await buses.open()
+    tries: dict[str, int] = defaultdict(int)
+
+    def fail(event: CloudEvent) -> bool:
+        tries[event.subject] += 1
+        return event.subject == "x" and tries["x"] == 1
+
+    consumer = make_consumer(
+        buses, "held", [f"{ctx}.>"], fail=fail, max_deliver=3, backoff=(1.5, 1.5)
+    )
+    await subscribed(bus, consumer)
+    task = buses.spawn(consumer.run(db, bus))
+    relay = relay_for(db, bus, ctx)
+    relay.start()
+    try:
+        await write_events(db, ctx, ["x"], 1)
+        await wait_until(lambda: _async(tries["x"] >= 1), 20)
+        for _ in range(3):  # later batches, committed and acknowledged during the backoff
+            await write_events(db, ctx, [f"s{i}" for i in range(10)], 1, per_tx=10)
+            await asyncio.sleep(0.2)
+        await wait_effects(db, consumer, 31, 20)
+        rows = await effect_rows(db, consumer)
+        assert len(rows) == 31
+        assert [r.subject for r in rows].count("x") == 1
+        assert tries["x"] >= 2  # redelivered after its backoff, then applied
+    finally:
+        await relay.stop()
+        await _stop(task)

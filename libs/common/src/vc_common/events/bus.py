@@ -21,6 +21,7 @@ Delivery contract of both adapters:
 from __future__ import annotations
 
 import abc
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,39 @@ class Delivery(abc.ABC):
     @abc.abstractmethod
     async def dead_letter(self, reason: str) -> None:
         """Move to the consumer's dead-letter queue (and stop redelivering)."""
+
+    @classmethod
+    async def ack_many(cls, deliveries: Sequence[Delivery]) -> None:
+        """Acknowledge several deliveries of this class, in order (adapters may do it in one
+        frame). Only called with deliveries whose ``ack`` is this class's own."""
+        for d in deliveries:
+            await d.ack()
+
+
+_log = logging.getLogger("vc.events.bus")
+
+
+async def ack_all(deliveries: Sequence[Delivery]) -> None:
+    """Acknowledge committed deliveries together, in order; a failed ack is only logged (the
+    broker redelivers an unacknowledged message and the inbox absorbs the copy).
+
+    A delivery whose ``ack`` was replaced on the instance (tests simulating a lost ack) is
+    settled first, on its own; the rest go to their class's :meth:`Delivery.ack_many`.
+    """
+    own: dict[type[Delivery], list[Delivery]] = {}
+    for d in deliveries:
+        if "ack" in d.__dict__:
+            try:
+                await d.ack()
+            except Exception as exc:
+                _log.warning("settling a delivery failed: %r", exc)
+        else:
+            own.setdefault(type(d), []).append(d)
+    for cls, group in own.items():
+        try:
+            await cls.ack_many(group)
+        except Exception as exc:
+            _log.warning("acknowledging %d deliveries failed: %r", len(group), exc)
 
 
 @dataclass

@@ -42,7 +42,6 @@ Guarantees
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -50,12 +49,19 @@ from datetime import datetime
 from typing import ClassVar
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import String, Table, Uuid, column, delete, table
+from sqlalchemy import String, Table, TextClause, Uuid, column, delete, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vc_common.db import Database
-from vc_common.events.bus import ConsumerSpec, Delivery, EventBus, _check_pattern, matches
+from vc_common.events.bus import (
+    ConsumerSpec,
+    Delivery,
+    EventBus,
+    _check_pattern,
+    ack_all,
+    matches,
+)
 from vc_common.events.envelope import CloudEvent
 from vc_common.telemetry import extract_context, tracer
 
@@ -91,6 +97,8 @@ class Consumer:
         self.ack_wait = ack_wait
         self._inbox = inbox if inbox is not None else _INBOX
         self._handlers: list[tuple[str, Handler]] = []
+        self._by_type: dict[str, list[Handler]] = {}  # handlers_for, cached per event type
+        self._inbox_sql: TextClause | None = None
         self._reset_hooks: list[ResetHook] = []
         Consumer.registry[name] = self
 
@@ -106,6 +114,7 @@ class Consumer:
         def register(fn: Handler) -> Handler:
             for p in patterns:
                 self._handlers.append((p, fn))
+            self._by_type.clear()
             return fn
 
         return register
@@ -120,7 +129,27 @@ class Consumer:
         return tuple(dict.fromkeys(p for p, _ in self._handlers))
 
     def handlers_for(self, event_type: str) -> list[Handler]:
-        return list(dict.fromkeys(fn for p, fn in self._handlers if matches(p, event_type)))
+        found = self._by_type.get(event_type)
+        if found is None:
+            found = list(dict.fromkeys(fn for p, fn in self._handlers if matches(p, event_type)))
+            self._by_type[event_type] = found
+        return list(found)
+
+    def _batch_inbox_sql(self) -> TextClause:
+        """The batch's inbox insert: one statement with three array parameters, so it is
+        compiled once and prepared once per connection (a multi-row VALUES of n rows is a new
+        statement to compile for every batch size)."""
+        if self._inbox_sql is None:
+            t = self._inbox
+            name = f'"{t.schema}"."{t.name}"' if t.schema else f'"{t.name}"'
+            self._inbox_sql = text(
+                f"INSERT INTO {name} (consumer, event_id, event_type) "
+                "SELECT :consumer, i.event_id, i.event_type "
+                "FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) "
+                "AS i(event_id, event_type) "
+                "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+            )
+        return self._inbox_sql
 
     def spec(self) -> ConsumerSpec:
         return ConsumerSpec(
@@ -149,7 +178,7 @@ class Consumer:
             },
         ) as span:
             try:
-                for fn in self.handlers_for(event.type):
+                for fn in self._by_type.get(event.type) or self.handlers_for(event.type):
                     await fn(session, event)
                     if session.new or session.dirty or session.deleted:
                         await session.flush()  # the next event of the batch sees these effects
@@ -186,15 +215,10 @@ class Consumer:
         if not events:
             return []
         async with db.unit_of_work() as session:
-            rows = {
-                (e.id): {"consumer": self.name, "event_id": e.id, "event_type": e.type}
-                for e in events
-            }
+            types = {e.id: e.type for e in events}  # a second copy in the batch: one row
             result = await session.execute(
-                pg_insert(self._inbox)
-                .values(list(rows.values()))
-                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-                .returning(self._inbox.c.event_id)
+                self._batch_inbox_sql(),
+                {"consumer": self.name, "ids": list(types), "types": list(types.values())},
             )
             fresh = {r[0] for r in result}
             applied: list[bool] = []
@@ -234,7 +258,10 @@ class Consumer:
                     "consumer %s: batch of %d failed (%r), one by one", self.name, len(parsed), exc
                 )
             else:
-                await asyncio.gather(*(_settle(d.ack(), d, None) for d, _ in parsed))
+                # committed: acknowledge the whole batch together (RabbitMQ: one multiple ack
+                # when nothing earlier on the channel is still held; NATS: acks are
+                # fire-and-forget publishes, buffered and flushed together)
+                await ack_all([d for d, _ in parsed])
                 return
         for d, event in parsed:
             try:

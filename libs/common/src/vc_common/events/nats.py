@@ -70,7 +70,11 @@ class NatsDelivery(Delivery):
         self._msg = msg
         self._consumer = consumer
         self.body = msg.data
-        self.attempt = msg.metadata.num_delivered
+
+    @property
+    def attempt(self) -> int:  # type: ignore[override]
+        # parsed from the reply subject only when needed (a failure), not for every message
+        return int(self._msg.metadata.num_delivered)
 
     @property
     def event_type(self) -> str:

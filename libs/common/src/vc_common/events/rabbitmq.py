@@ -64,22 +64,76 @@ HISTORY = "vc.events.history"
 _MARKER = "vc-replay-marker"
 
 
+class _Unsettled:
+    """Deliveries of one consume loop not yet settled, by delivery tag (for multiple acks)."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, AbstractIncomingMessage] = {}
+
+
 class RabbitDelivery(Delivery):
-    def __init__(self, bus: RabbitBus, msg: AbstractIncomingMessage) -> None:
+    def __init__(
+        self, bus: RabbitBus, msg: AbstractIncomingMessage, unsettled: _Unsettled | None = None
+    ) -> None:
         self._bus = bus
         self._msg = msg
+        self._unsettled = unsettled
         self.body = msg.body
         count = (msg.headers or {}).get("x-delivery-count", 0)
         self.attempt = int(count) + 1 if isinstance(count, int | str) else 1  # type: ignore[arg-type]
 
+    def _settled(self) -> None:
+        if self._unsettled is not None and self._msg.delivery_tag is not None:
+            self._unsettled.open.pop(self._msg.delivery_tag, None)
+
     async def ack(self) -> None:
         await self._msg.ack()
+        self._settled()
+
+    @classmethod
+    async def ack_many(cls, deliveries: Sequence[Delivery]) -> None:
+        """One ``basic.ack(multiple=True)`` for the highest delivery tag when every unsettled
+        delivery up to it on that channel is in ``deliveries``: a multiple ack must never cover a
+        message held for a retry timer (that would acknowledge a failed event). Else one by
+        one."""
+        ds = [d for d in deliveries if isinstance(d, RabbitDelivery)]
+        top = max(ds, key=lambda d: d._msg.delivery_tag or 0, default=None)
+        if (
+            top is None
+            or len(ds) != len(deliveries)
+            or len(ds) < 2
+            or top._unsettled is None
+            or top._msg.delivery_tag is None
+        ):
+            for d in deliveries:
+                await d.ack()
+            return
+        channel, tag, unsettled = top._msg.channel, top._msg.delivery_tag, top._unsettled
+        mine = {
+            t for d in ds if (t := d._msg.delivery_tag) is not None and d._msg.channel is channel
+        }
+        covered = True
+        for t, m in list(unsettled.open.items()):
+            if m.channel is not channel:
+                unsettled.open.pop(t, None)  # an old channel: the broker requeued those
+            elif t <= tag and t not in mine:
+                covered = False
+        if not covered or len(mine) != len(ds):
+            for d in deliveries:
+                await d.ack()
+            return
+        await top._msg.ack(multiple=True)
+        for t in mine:
+            unsettled.open.pop(t, None)
 
     async def retry(self, delay: float) -> None:
         async def later() -> None:
-            await asyncio.sleep(delay)
-            with contextlib.suppress(Exception):  # channel gone: the broker requeues anyway
-                await self._msg.nack(requeue=True)
+            try:
+                await asyncio.sleep(delay)
+                with contextlib.suppress(Exception):  # channel gone: the broker requeues anyway
+                    await self._msg.nack(requeue=True)
+            finally:
+                self._settled()
 
         task = asyncio.create_task(later())
         self._bus._timers.add(task)
@@ -88,6 +142,7 @@ class RabbitDelivery(Delivery):
     async def dead_letter(self, reason: str) -> None:
         log.warning("dead-lettering %s (%s): %s", self._msg.message_id, self._msg.type, reason)
         await self._msg.nack(requeue=False)
+        self._settled()
 
 
 class RabbitBus(EventBus):
@@ -100,8 +155,12 @@ class RabbitBus(EventBus):
         history: bool = True,
         history_max_age: str = "7D",
         connect_timeout: float = 3.0,
+        linger: float = 0.002,
+        linger_max: float = 0.005,
     ) -> None:
         self.url = url
+        self.linger = linger
+        self.linger_max = linger_max
         self.history_enabled = history
         self.history_max_age = history_max_age
         self.connect_timeout = connect_timeout
@@ -232,16 +291,41 @@ class RabbitBus(EventBus):
                     raise BrokerUnavailable("not connected")
                 await asyncio.wait_for(self._conn.connected.wait(), 5.0)
                 ch = await self._conn.channel()
-                await ch.set_qos(prefetch_count=spec.batch_size * 2)
+                # room for the batch being applied and the next ones while it commits
+                await ch.set_qos(prefetch_count=spec.batch_size * 4)
                 q = await self._declare_consumer(ch, spec)
                 inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-                await q.consume(inbox.put, no_ack=False)
+                unsettled = _Unsettled()
+
+                async def on_message(
+                    m: AbstractIncomingMessage,
+                    unsettled: _Unsettled = unsettled,
+                    inbox: asyncio.Queue[AbstractIncomingMessage] = inbox,
+                ) -> None:
+                    if m.delivery_tag is not None:
+                        unsettled.open[m.delivery_tag] = m
+                    inbox.put_nowait(m)
+
+                await q.consume(on_message, no_ack=False)
                 delay = 0.5
+                loop = asyncio.get_running_loop()
                 while True:
                     batch = [await inbox.get()]
-                    while len(batch) < spec.batch_size and not inbox.empty():
-                        batch.append(inbox.get_nowait())
-                    await callback([RabbitDelivery(self, m) for m in batch])
+                    # flush on batch size, or when no message came for `self.linger` seconds
+                    # (a few ms: under a steady flow a batch gathers what arrives meanwhile)
+                    deadline = loop.time() + self.linger_max
+                    while len(batch) < spec.batch_size:
+                        if inbox.empty():
+                            wait = min(self.linger, deadline - loop.time())
+                            if wait <= 0:
+                                break
+                            try:
+                                batch.append(await asyncio.wait_for(inbox.get(), wait))
+                            except TimeoutError:
+                                break
+                        else:
+                            batch.append(inbox.get_nowait())
+                    await callback([RabbitDelivery(self, m, unsettled) for m in batch])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
