@@ -1,7 +1,8 @@
 """End to end: `make run`'s own runner starts every real process (embedded PostgreSQL and NATS in a
 fresh folder, every service, the gateway), and a team's day goes through the gateway only:
-register, log in, a team, a board, a task completed, a focus session, a chat message over a
-WebSocket, and the team's analytics showing the work."""
+register, log in, a team, a board, a task completed, a focus session, chat messages over
+WebSockets on both chat replicas (platform.toml runs two; the gateway balances them), and the
+team's analytics showing the work."""
 
 from __future__ import annotations
 
@@ -126,12 +127,36 @@ async def _user(api: httpx.AsyncClient, name: str) -> dict[str, Any]:
     }
 
 
+async def _joined(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Wait until the socket has joined its room: the replica answers a ping only then (and
+    its fan-out subscription is active by then)."""
+    await ws.send_json({"type": "ping"})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if (await ws.receive_json(timeout=10)).get("type") == "pong":
+            return
+    pytest.fail("no pong")
+
+
+async def _messages(ws: aiohttp.ClientWebSocketResponse, n: int) -> list[tuple[Any, int]]:
+    """The next ``n`` new-message frames of the socket: (message, seq)."""
+    got: list[tuple[Any, int]] = []
+    deadline = time.monotonic() + 10
+    while len(got) < n and time.monotonic() < deadline:
+        msg = await ws.receive_json(timeout=10)
+        if msg.get("type") == "message":
+            got.append((msg["message"], msg["seq"]))
+    return got
+
+
 async def test_health_and_merged_openapi(api: httpx.AsyncClient) -> None:
     r = await api.get("/health")
     assert r.status_code == 200
     services = r.json()["services"]
     assert set(services) >= {"identity", "teams", "tasks", "focus", "chat", "analytics"}
     assert set(services.values()) == {"ok"}
+    # chat runs two replicas (platform.toml), and the gateway checks each one
+    assert r.json()["replicas"]["chat"] == {"chat#1": "ok", "chat#2": "ok"}
     doc = (await api.get("/openapi.json")).json()
     paths = doc["paths"]
     for path in (
@@ -216,30 +241,47 @@ async def test_a_team_day_through_the_gateway(api: httpx.AsyncClient, platform: 
     assert r.status_code == 200
     assert r.json()["end_time"] is not None
 
-    # chat: bob listens on a WebSocket through the gateway, alice posts
+    # chat, with two replicas behind the gateway: sockets on both, messages posted through
+    # either; every socket gets every message (across replicas: over the NATS fan-out)
     r = await api.post(
         f"/api/v1/teams/{team['id']}/rooms", json={"name": "general"}, headers=alice["headers"]
     )
     assert r.status_code == 201, r.text
     room = r.json()
-    ws_url = platform.replace("http", "ws") + f"/api/v1/rooms/{room['id']}/ws?token={bob['token']}"
-    async with aiohttp.ClientSession() as http, http.ws_connect(ws_url) as ws:
-        r = await api.post(
-            f"/api/v1/rooms/{room['id']}/messages",
-            json={"content": "we shipped"},
-            headers=alice["headers"],
-        )
-        assert r.status_code == 201, r.text
-        deadline = time.monotonic() + 10
-        got = None
-        while time.monotonic() < deadline:
-            msg = await ws.receive_json(timeout=10)
-            if msg.get("type") == "message":
-                got = msg["message"]
-                break
-        assert got is not None
-        assert got["content"] == "we shipped"
-        assert got["user_id"] == alice["id"]
+    ws_base = platform.replace("http", "ws") + f"/api/v1/rooms/{room['id']}/ws?token="
+    async with aiohttp.ClientSession() as http:
+        sockets: list[aiohttp.ClientWebSocketResponse] = []
+        served: list[str] = []
+        try:
+            # WebSockets go round-robin over the replicas (a rotation of their own): two
+            # consecutive sockets land on different ones; the gateway says which.
+            for who in (bob, alice, bob, alice):
+                ws = await http.ws_connect(ws_base + who["token"])
+                sockets.append(ws)
+                served.append(ws._response.headers["X-Served-By"])
+                await _joined(ws)
+                if len(sockets) >= 2 and len(set(served)) == 2:
+                    break
+            assert set(served) == {"chat#1", "chat#2"}, served
+            posted = []
+            for content in ("we shipped", "and it works"):
+                r = await api.post(
+                    f"/api/v1/rooms/{room['id']}/messages",
+                    json={"content": content},
+                    headers=alice["headers"],
+                )
+                assert r.status_code == 201, r.text
+                posted.append((content, r.headers["X-Served-By"]))
+            # HTTP requests go round-robin too: one message committed on each replica
+            assert {by for _, by in posted} == {"chat#1", "chat#2"}, posted
+            for ws, by in zip(sockets, served, strict=True):
+                got = await _messages(ws, 2)
+                assert [m["content"] for m, _ in got] == ["we shipped", "and it works"], by
+                assert {m["user_id"] for m, _ in got} == {alice["id"]}
+                assert got[1][1] == got[0][1] + 1  # in seq order, no gap
+        finally:
+            for ws in sockets:
+                await ws.close()
     outsider = await _user(api, "eve")
     r = await api.get(f"/api/v1/rooms/{room['id']}/messages", headers=outsider["headers"])
     assert r.status_code == 404

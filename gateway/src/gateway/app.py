@@ -32,9 +32,10 @@ from vc_common.errors import DomainError, TooManyRequests, Unauthorized
 from vc_common.logging import request_id_var
 from vc_common.ratelimit import MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
 
+from gateway.balancer import Replica, Upstream
 from gateway.openapi import SWAGGER_HTML, OpenAPICache
 from gateway.problems import from_domain_error, problem
-from gateway.proxy import Proxy, fast_pool_target, host_header, make_session
+from gateway.proxy import SERVED_BY, Proxy, fast_pool_target, host_header, make_session
 from gateway.routes import RouteTable, Service, find_config, load_services
 from gateway.settings import GatewaySettings
 from gateway.tracing import OtelTracing, next_traceparent, request_id
@@ -110,12 +111,13 @@ class Gateway:
         self.access_log = settings.gateway_access_log
         self.tracing: OtelTracing | None = None
         self.sessions: dict[str, aiohttp.ClientSession] = {}
-        self.pools: dict[str, tuple[UpstreamPool, bytes]] = {}
+        # service name -> its replicas (round-robin), session and fast pools
+        self.upstreams: dict[str, Upstream] = {}
         self.proxy = Proxy(
-            self.sessions,
+            self.upstreams,
             settings.gateway_buffer_limit,
-            self.pools,
             ws_tunnel=settings.gateway_ws_tunnel,
+            served_by=settings.gateway_served_by,
         )
         self.openapi = OpenAPICache(table, ttl=settings.gateway_openapi_ttl)
         self.limiter: RateLimiter = MemoryRateLimiter()
@@ -154,31 +156,37 @@ class Gateway:
             audience=s.jwt_audience,
             revocations=revocations,
         )
-        for name in self.table.services:
-            self.sessions[name] = make_session(
+        for name, service in self.table.services.items():
+            session = self.sessions[name] = make_session(
                 pool=s.gateway_upstream_pool,
                 connect_timeout=s.gateway_connect_timeout,
                 upstream_timeout=s.gateway_upstream_timeout,
             )
-            target = fast_pool_target(service_url := self.table.services[name].base_url)
-            if target is not None:
-                self.pools[name] = (
-                    UpstreamPool(
+            several = len(service.base_urls) > 1
+            replicas = []
+            for index, url in enumerate(service.base_urls):
+                target = fast_pool_target(url)
+                fast = None
+                if target is not None:
+                    pool = UpstreamPool(
                         *target,
                         limit=s.gateway_upstream_pool,
                         keepalive_timeout=4.0,
                         connect_timeout=s.gateway_connect_timeout,
                         read_timeout=s.gateway_upstream_timeout,
                         buffer_limit=s.gateway_buffer_limit,
-                    ),
-                    host_header(service_url),
-                )
+                    )
+                    fast = (pool, host_header(url))
+                label = f"{name}#{index + 1}" if several else name
+                replicas.append(Replica(index, label, url, fast))
+            self.upstreams[name] = Upstream(
+                service, replicas, session, down_for=s.gateway_replica_down_seconds
+            )
         try:
             yield
         finally:
-            await asyncio.gather(*(pool.close() for pool, _ in self.pools.values()))
-            self.pools.clear()
-            await asyncio.gather(*(sess.close() for sess in self.sessions.values()))
+            await asyncio.gather(*(up.close() for up in self.upstreams.values()))
+            self.upstreams.clear()
             self.sessions.clear()
             if redis is not None:
                 await redis.aclose()
@@ -204,6 +212,9 @@ class Gateway:
 
         def decorate(resp: web.StreamResponse) -> None:
             resp.headers["X-Request-ID"] = rid
+            served = request.get(SERVED_BY)
+            if served is not None:
+                resp.headers["X-Served-By"] = served
             if cors is not None:
                 for k, v in cors:
                     resp.headers[k] = v
@@ -309,11 +320,10 @@ class Gateway:
     async def livez(self, _request: web.Request) -> web.StreamResponse:
         return web.json_response({"status": "ok"})
 
-    async def _ready(self, name: str) -> bool:
-        service = self.table.services[name]
+    async def _ready(self, up: Upstream, replica: Replica) -> bool:
         try:
-            async with self.sessions[name].get(
-                service.base_url + "/readyz",
+            async with up.session.get(
+                replica.base_url + "/readyz",
                 timeout=aiohttp.ClientTimeout(total=self.settings.gateway_health_timeout),
             ) as resp:
                 await resp.read()
@@ -322,15 +332,23 @@ class Gateway:
             return False
 
     async def health(self, _request: web.Request) -> web.StreamResponse:
-        names = list(self.table.services)
-        results = await asyncio.gather(*(self._ready(n) for n in names))
+        """200 when every replica of every service answers its /readyz; a service is ``ok`` only
+        if all its replicas are, and ``replicas`` details the services that have several."""
+        checks = [(up, r) for up in self.upstreams.values() for r in up.replicas]
+        results = await asyncio.gather(*(self._ready(up, r) for up, r in checks))
+        services: dict[str, str] = {}
+        replicas: dict[str, dict[str, str]] = {}
+        for (up, replica), ready in zip(checks, results, strict=True):
+            name = up.service.name
+            state = "ok" if ready else "unavailable"
+            if services.get(name, "ok") == "ok":
+                services[name] = state
+            if up.several:
+                replicas.setdefault(name, {})[replica.label] = state
         ok = all(results)
-        body = {
-            "status": "ok" if ok else "unavailable",
-            "services": {
-                n: "ok" if r else "unavailable" for n, r in zip(names, results, strict=True)
-            },
-        }
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "services": services}
+        if replicas:
+            body["replicas"] = replicas
         return web.Response(
             body=orjson.dumps(body),
             status=200 if ok else 503,

@@ -1,7 +1,12 @@
 """Forwarding: HTTP requests (small bodies buffered, large ones streamed both ways) and WebSocket
 sessions (frames pumped both ways, close codes kept).
 
-Two clients per upstream service, each with its own keep-alive pool, shared by every request:
+A service may run several replicas (``gateway.balancer``): each request (each WebSocket) goes to
+the next one, round-robin; one that refuses the connection is marked down for a few seconds and
+the request, which never reached it, goes to the next. With several replicas the answer carries
+``X-Served-By: <service>#<k>`` (the replica, from 1), unless ``GATEWAY_SERVED_BY=false``.
+
+Two clients per upstream service, each with its own keep-alive pool(s), shared by every request:
 
 * ``gateway.upstream.UpstreamPool`` (asyncio Protocols + httptools) for every request whose body
   is absent or buffered, to an ``http://host:port`` service: the hot path. The request head is
@@ -23,10 +28,11 @@ from aiohttp import WSMsgType, web
 from multidict import CIMultiDict
 from yarl import URL
 
+from gateway.balancer import Replica, Upstream
 from gateway.problems import problem
 from gateway.routes import Service
-from gateway.tunnel import Splice, TunnelError, connect, read_refusal
-from gateway.upstream import UpstreamError, UpstreamPool
+from gateway.tunnel import Splice, TunnelConnectError, TunnelError, connect, read_refusal
+from gateway.upstream import UpstreamConnectError, UpstreamError, UpstreamPool
 
 log = logging.getLogger("gateway.proxy")
 
@@ -76,6 +82,10 @@ _UNSENDABLE_CLOSE = frozenset({1005, 1006, 1015})
 # client's key), but not its permessage-deflate offer; Connection/Upgrade are set again.
 _WS_TUNNEL_DROP_B = _REQUEST_DROP_B | {b"sec-websocket-extensions"}
 _WS_TUNNEL_EXTRA = b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+# aiohttp's client failing to connect at all: the request never left, another replica may take it.
+_NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# Where the proxy notes the replica that answered (read by the gateway's ``decorate``).
+SERVED_BY: web.RequestKey[str] = web.RequestKey("served_by", str)
 
 
 class _Hijacked(web.StreamResponse):
@@ -278,17 +288,21 @@ def _upstream_failure(exc: BaseException, service: Service) -> web.Response:
 class Proxy:
     def __init__(
         self,
-        sessions: dict[str, aiohttp.ClientSession],
+        upstreams: dict[str, Upstream],
         buffer_limit: int,
-        pools: dict[str, tuple[UpstreamPool, bytes]] | None = None,
         ws_tunnel: bool = True,
+        served_by: bool = True,
     ) -> None:
-        self.sessions = sessions
+        # service name -> its replicas, session and pools (filled when the app starts)
+        self.upstreams = upstreams
         self.buffer_limit = buffer_limit
-        # service name -> (fast pool, Host header); services it cannot serve are absent.
-        self.pools: dict[str, tuple[UpstreamPool, bytes]] = {} if pools is None else pools
         self.ws_tunnel = ws_tunnel
+        self.served_by = served_by
         self.tunnels: set[Splice] = set()
+
+    def _served(self, request: web.Request, up: Upstream, replica: Replica) -> None:
+        if self.served_by and up.several:
+            request[SERVED_BY] = replica.label
 
     def close_tunnels(self) -> None:
         """Shutting down: end every raw WebSocket tunnel (the clients see the TCP close)."""
@@ -303,9 +317,9 @@ class Proxy:
         traceparent: str,
         decorate: Any,
     ) -> web.StreamResponse:
-        fast = self.pools.get(service.name)
+        up = self.upstreams[service.name]
         method = request.method
-        if fast is None or method == "HEAD":
+        if not up.fast or method == "HEAD":
             return await self.http_aiohttp(request, service, request_id, traceparent, decorate)
         body: bytes | None = None
         if request.body_exists:
@@ -313,33 +327,36 @@ class Proxy:
             if length is None or length > self.buffer_limit:
                 return await self.http_aiohttp(request, service, request_id, traceparent, decorate)
             body = await request.read()
-        pool, host = fast
-        head = request_head(
-            request, host, request_id, traceparent, None if body is None else len(body)
-        )
-        try:
-            conn = await pool.send(method, head + body if body else head)
-        except UpstreamError as exc:
-            return _upstream_failure(exc, service)
-        try:
-            status = conn.status
-            if status in _NO_BODY_STATUS:
-                resp = web.StreamResponse(
-                    status=status,
-                    reason=conn.reason.decode("latin-1") or None,
-                    headers=raw_response_headers(conn.headers, _RESPONSE_DROP_STREAM_B),
-                )
-                decorate(resp)
-                await resp.prepare(request)
-                await resp.write_eof()
-                return resp
-            if conn.complete and conn.buffered <= self.buffer_limit:
-                return web.Response(
-                    status=status,
-                    reason=conn.reason.decode("latin-1") or None,
-                    body=conn.buffered_body(),
-                    headers=raw_response_headers(conn.headers, _RESPONSE_DROP_B),
-                )
+        failure: UpstreamError | None = None
+        for replica in up.order():
+            assert replica.fast is not None
+            pool, host = replica.fast
+            head = request_head(
+                request, host, request_id, traceparent, None if body is None else len(body)
+            )
+            try:
+                conn = await pool.send(method, head + body if body else head)
+            except UpstreamConnectError as exc:  # never reached it: the next replica may
+                up.mark_down(replica, exc)
+                failure = exc
+                continue
+            except UpstreamError as exc:
+                return _upstream_failure(exc, service)
+            up.mark_up(replica)
+            self._served(request, up, replica)
+            try:
+                return await self._answer(request, conn, service, decorate)
+            finally:
+                conn.release()
+        assert failure is not None
+        return _upstream_failure(failure, service)
+
+    async def _answer(
+        self, request: web.Request, conn: Any, service: Service, decorate: Any
+    ) -> web.StreamResponse:
+        """The fast client's answer passed back: whole when it was buffered, else streamed."""
+        status = conn.status
+        if status in _NO_BODY_STATUS:
             resp = web.StreamResponse(
                 status=status,
                 reason=conn.reason.decode("latin-1") or None,
@@ -347,18 +364,32 @@ class Proxy:
             )
             decorate(resp)
             await resp.prepare(request)
-            try:
-                async for chunk in conn.iter_body():
-                    await resp.write(chunk)
-            except UpstreamError as exc:
-                log.warning("stream from %s broken: %s", service.name, exc)
-                if request.transport is not None:
-                    request.transport.abort()
-                return resp
             await resp.write_eof()
             return resp
-        finally:
-            conn.release()
+        if conn.complete and conn.buffered <= self.buffer_limit:
+            return web.Response(
+                status=status,
+                reason=conn.reason.decode("latin-1") or None,
+                body=conn.buffered_body(),
+                headers=raw_response_headers(conn.headers, _RESPONSE_DROP_B),
+            )
+        resp = web.StreamResponse(
+            status=status,
+            reason=conn.reason.decode("latin-1") or None,
+            headers=raw_response_headers(conn.headers, _RESPONSE_DROP_STREAM_B),
+        )
+        decorate(resp)
+        await resp.prepare(request)
+        try:
+            async for chunk in conn.iter_body():
+                await resp.write(chunk)
+        except UpstreamError as exc:
+            log.warning("stream from %s broken: %s", service.name, exc)
+            if request.transport is not None:
+                request.transport.abort()
+            return resp
+        await resp.write_eof()
+        return resp
 
     async def http_aiohttp(
         self,
@@ -370,8 +401,8 @@ class Proxy:
     ) -> web.StreamResponse:
         """The same forward through aiohttp's client: streamed uploads, HEAD, anything the fast
         client does not serve."""
-        session = self.sessions[service.name]
-        url = URL(service.base_url + request.raw_path, encoded=True)
+        up = self.upstreams[service.name]
+        session = up.session
         headers = forward_headers(request, _REQUEST_DROP, request_id, traceparent)
         data: Any = None
         if request.body_exists:
@@ -379,15 +410,29 @@ class Proxy:
             if length is not None and length <= self.buffer_limit:
                 data = await request.read()
             else:
-                data = request.content
+                data = request.content  # not read before a connection is open: retry is safe
                 if length is not None:
                     headers.append(("Content-Length", str(length)))
-        try:
-            upstream = await session.request(
-                request.method, url, headers=headers, data=data, allow_redirects=False
-            )
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return _upstream_failure(exc, service)
+        failure: BaseException | None = None
+        upstream: aiohttp.ClientResponse | None = None
+        for replica in up.order():
+            url = URL(replica.base_url + request.raw_path, encoded=True)
+            try:
+                upstream = await session.request(
+                    request.method, url, headers=headers, data=data, allow_redirects=False
+                )
+            except _NOT_CONNECTED as exc:
+                up.mark_down(replica, exc)
+                failure = exc
+                continue
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                return _upstream_failure(exc, service)
+            up.mark_up(replica)
+            self._served(request, up, replica)
+            break
+        if upstream is None:
+            assert failure is not None
+            return _upstream_failure(failure, service)
         try:
             status = upstream.status
             length = upstream.content_length
@@ -456,45 +501,60 @@ class Proxy:
         traceparent: str,
         decorate: Any,
     ) -> web.StreamResponse:
-        fast = self.pools.get(service.name)
-        if fast is not None and self.ws_tunnel and _can_hijack(request):
-            return await self.websocket_tunnel(
-                request, service, fast, request_id, traceparent, decorate
-            )
+        up = self.upstreams[service.name]
+        if up.fast and self.ws_tunnel and _can_hijack(request):
+            return await self.websocket_tunnel(request, service, request_id, traceparent, decorate)
         return await self.websocket_frames(request, service, request_id, traceparent, decorate)
 
     async def websocket_tunnel(
         self,
         request: web.Request,
         service: Service,
-        fast: tuple[UpstreamPool, bytes],
         request_id: str,
         traceparent: str,
         decorate: Any,
     ) -> web.StreamResponse:
-        """The handshake sent to the service from the client's raw headers; a 101 is passed
-        back (plus ``X-Request-ID`` and CORS headers) and the two connections spliced; any other
-        answer is returned as an HTTP answer (a 4xx with its body as the service sent it)."""
-        pool, host = fast
-        head = request_head(
-            request,
-            host,
-            request_id,
-            traceparent,
-            None,
-            drop=_WS_TUNNEL_DROP_B,
-            extra=_WS_TUNNEL_EXTRA,
-        )
-        try:
-            hs, status, reason, headers = await connect(
-                pool.host,
-                pool.port,
-                head,
-                connect_timeout=pool.connect_timeout,
-                read_timeout=pool.read_timeout,
+        """The handshake sent to the service (the next replica) from the client's raw headers;
+        a 101 is passed back (plus ``X-Request-ID``, CORS headers and ``X-Served-By``) and the
+        two connections spliced; any other answer is returned as an HTTP answer (a 4xx with its
+        body as the service sent it)."""
+        up = self.upstreams[service.name]
+        failure: BaseException | None = None
+        connected = None
+        pool: UpstreamPool | None = None
+        for replica in up.order(websocket=True):
+            assert replica.fast is not None
+            pool, host = replica.fast
+            head = request_head(
+                request,
+                host,
+                request_id,
+                traceparent,
+                None,
+                drop=_WS_TUNNEL_DROP_B,
+                extra=_WS_TUNNEL_EXTRA,
             )
-        except (TimeoutError, TunnelError) as exc:
-            return _upstream_failure(exc, service)
+            try:
+                connected = await connect(
+                    pool.host,
+                    pool.port,
+                    head,
+                    connect_timeout=pool.connect_timeout,
+                    read_timeout=pool.read_timeout,
+                )
+            except TunnelConnectError as exc:
+                up.mark_down(replica, exc)
+                failure = exc
+                continue
+            except (TimeoutError, TunnelError) as exc:
+                return _upstream_failure(exc, service)
+            up.mark_up(replica)
+            self._served(request, up, replica)
+            break
+        if connected is None or pool is None:
+            assert failure is not None
+            return _upstream_failure(failure, service)
+        hs, status, reason, headers = connected
         upstream = hs.transport
         assert upstream is not None
         if status != 101:
@@ -562,27 +622,40 @@ class Proxy:
     ) -> web.StreamResponse:
         """The fallback: a WebSocket to the service with aiohttp's client, frames decoded and
         re-encoded both ways."""
-        session = self.sessions[service.name]
-        url = URL(service.base_url + request.raw_path, encoded=True)
+        up = self.upstreams[service.name]
         headers = forward_headers(request, _WS_DROP, request_id, traceparent)
         offered = request.headers.get("Sec-WebSocket-Protocol", "")
         protocols = [p.strip() for p in offered.split(",") if p.strip()]
-        try:
-            upstream = await session.ws_connect(
-                url,
-                headers=headers,
-                protocols=protocols,
-                autoping=True,
-                autoclose=True,
-                max_msg_size=4 * 1024 * 1024,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10.0),
-            )
-        except aiohttp.WSServerHandshakeError as exc:
-            if 400 <= exc.status < 500:
-                return problem(exc.status, f"The {service.name} service refused the WebSocket.")
-            return _upstream_failure(exc, service)
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            return _upstream_failure(exc, service)
+        failure: BaseException | None = None
+        upstream: aiohttp.ClientWebSocketResponse | None = None
+        for replica in up.order(websocket=True):
+            url = URL(replica.base_url + request.raw_path, encoded=True)
+            try:
+                upstream = await up.session.ws_connect(
+                    url,
+                    headers=headers,
+                    protocols=protocols,
+                    autoping=True,
+                    autoclose=True,
+                    max_msg_size=4 * 1024 * 1024,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=10.0),
+                )
+            except aiohttp.WSServerHandshakeError as exc:
+                if 400 <= exc.status < 500:
+                    return problem(exc.status, f"The {service.name} service refused the WebSocket.")
+                return _upstream_failure(exc, service)
+            except _NOT_CONNECTED as exc:
+                up.mark_down(replica, exc)
+                failure = exc
+                continue
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                return _upstream_failure(exc, service)
+            up.mark_up(replica)
+            self._served(request, up, replica)
+            break
+        if upstream is None:
+            assert failure is not None
+            return _upstream_failure(failure, service)
         ws = web.WebSocketResponse(
             protocols=[upstream.protocol] if upstream.protocol else (),
             autoping=True,

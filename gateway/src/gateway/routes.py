@@ -26,9 +26,22 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Service:
+    """A service and where its replicas listen. ``base_url`` may name several replicas,
+    comma-separated (``<NAME>_URL`` as the dev runner exports it), or ``base_urls`` lists them;
+    after construction ``base_urls`` holds every replica's URL and ``base_url`` the first one."""
+
     name: str
-    base_url: str  # no trailing slash
+    base_url: str  # no trailing slash; the first replica's once built
     routes: tuple[str, ...]
+    base_urls: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        given = self.base_urls or tuple(self.base_url.split(","))
+        urls = tuple(u.strip().rstrip("/") for u in given if u.strip())
+        if not urls:
+            raise ConfigError(f"service {self.name} has no upstream URL")
+        object.__setattr__(self, "base_urls", urls)
+        object.__setattr__(self, "base_url", urls[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +176,9 @@ def env_key(name: str) -> str:
 
 
 def load_services(path: Path, env: Mapping[str, str] | None = None) -> list[Service]:
-    """Every ``[services.<name>]`` of platform.toml with its upstream base URL: ``<NAME>_URL``,
-    else ``http://127.0.0.1:<port>`` (``<NAME>_PORT`` overrides the port, as in the dev runner)."""
+    """Every ``[services.<name>]`` of platform.toml with its upstream base URLs: ``<NAME>_URL``
+    (one URL, or the comma-separated URLs of its replicas), else ``http://127.0.0.1:<port>``
+    (``<NAME>_PORT`` overrides the port, as in the dev runner)."""
     env = os.environ if env is None else env
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

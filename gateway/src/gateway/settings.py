@@ -38,6 +38,10 @@ class GatewaySettings(ServiceSettings):
     # WebSockets: after the 101, splice the two TCP connections (raw bytes both ways); off: frames
     # decoded and re-encoded by aiohttp on both sides (the fallback path).
     gateway_ws_tunnel: bool = True
+    # A service replica that refused a connection is tried last for this many seconds.
+    gateway_replica_down_seconds: float = 5.0
+    # With several replicas of a service, answers carry ``X-Served-By: <service>#<k>``.
+    gateway_served_by: bool = True
     cors_origins: str = ""
     platform_config: str | None = Field(default=None)
 

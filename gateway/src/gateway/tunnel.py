@@ -31,6 +31,14 @@ class TunnelError(Exception):
     """The service could not be reached or did not answer the handshake sensibly."""
 
 
+class TunnelConnectError(TunnelError):
+    """No connection could be opened: nothing was sent, another replica may take it."""
+
+
+class TunnelConnectTimeout(TunnelConnectError, TimeoutError):
+    """Connecting took longer than the connect timeout."""
+
+
 def _nodelay(transport: asyncio.BaseTransport) -> None:
     sock = transport.get_extra_info("socket")
     if sock is not None:
@@ -236,9 +244,9 @@ async def connect(
         async with asyncio.timeout(connect_timeout):
             await loop.create_connection(lambda: hs, host, port)
     except TimeoutError as exc:
-        raise TimeoutError(f"connect to {host}:{port} timed out") from exc
+        raise TunnelConnectTimeout(f"connect to {host}:{port} timed out") from exc
     except OSError as exc:
-        raise TunnelError(f"cannot connect to {host}:{port}: {exc}") from exc
+        raise TunnelConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
     assert hs.transport is not None
     try:
         hs.transport.write(request_head)

@@ -37,6 +37,15 @@ class UpstreamTimeout(UpstreamError, TimeoutError):
     """Connecting, or waiting between two reads, took longer than the timeout."""
 
 
+class UpstreamConnectError(UpstreamError):
+    """No connection could be opened (refused, unreachable): the request never left, so another
+    replica may take it."""
+
+
+class UpstreamConnectTimeout(UpstreamTimeout, UpstreamConnectError):
+    """Connecting took longer than the connect timeout (nothing was sent)."""
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; one request at a time."""
 
@@ -362,11 +371,11 @@ class UpstreamPool:
         except TimeoutError as exc:
             self._count -= 1
             self._wake()
-            raise UpstreamTimeout(f"connect to {self.host}:{self.port} timed out") from exc
+            raise UpstreamConnectTimeout(f"connect to {self.host}:{self.port} timed out") from exc
         except OSError as exc:
             self._count -= 1
             self._wake()
-            raise UpstreamError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            raise UpstreamConnectError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         except BaseException:
             self._count -= 1
             self._wake()

@@ -227,3 +227,79 @@ def test_children_learn_where_everything_runs(tmp_path: Path) -> None:
     assert env["JWKS_URL"] == "http://127.0.0.1:9101/.well-known/jwks.json"
     assert env["ENVIRONMENT"] == "test"  # an explicit choice is kept
     assert build_env(config, {}, exports)["ENVIRONMENT"] == "development"
+
+
+REPLICATED = """
+[gateway]
+app = "gateway.app:create_app"
+
+[services.identity]
+app = "identity.app:create_app"
+port = 8101
+
+[services.chat]
+app = "chat.app:create_app"
+port = 8103
+replicas = 2
+"""
+
+
+def test_replicas_default_to_one_and_are_read(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, REPLICATED), env={})
+
+    identity, chat = config.services
+    assert (identity.replicas, identity.label) == (1, "identity")
+    assert chat.replicas == 2
+    second = chat.instance(1, 9999)
+    assert (second.name, second.label, second.port, second.url) == (
+        "chat",
+        "chat#2",
+        9999,
+        "http://127.0.0.1:9999",
+    )
+    assert chat.instance(0, chat.port).label == "chat#1"
+    assert (
+        load_config(write(tmp_path, REPLICATED), env={"CHAT_REPLICAS": "3"}).services[1].replicas
+        == 3
+    )
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "true", '"two"', "17"])
+def test_rejects_bad_replicas(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError, match="replicas"):
+        load_config(write(tmp_path, REPLICATED.replace("replicas = 2", f"replicas = {value}")))
+
+
+def test_gateway_has_no_replicas(tmp_path: Path) -> None:
+    text = REPLICATED.replace(
+        'create_app"\n\n[services.identity]', 'create_app"\nreplicas = 2\n\n[services.identity]', 1
+    )
+    with pytest.raises(ConfigError, match="replicas"):
+        load_config(write(tmp_path, text), env={})
+
+
+def test_replicas_share_one_comma_separated_url(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, REPLICATED), env={})
+    identity, chat = config.services
+    entries = [identity, chat.instance(0, 8103), chat.instance(1, 9001)]
+
+    env = build_env(config, {}, {}, entries)
+
+    assert env["CHAT_URL"] == "http://127.0.0.1:8103,http://127.0.0.1:9001"
+    assert env["IDENTITY_URL"] == "http://127.0.0.1:8101"  # one replica: one URL, no comma
+    assert build_env(config, {}, {})["CHAT_URL"] == "http://127.0.0.1:8103"
+
+
+def test_platform_gives_each_replica_its_own_port(tmp_path: Path) -> None:
+    from vc_devrun.procs import Output
+    from vc_devrun.runner import Platform
+
+    config = load_config(write(tmp_path, REPLICATED), env={})
+    platform = Platform(config=config, output=Output(color=False), env={})
+
+    instances = platform.instances(config.services)
+
+    assert [e.label for e in instances] == ["identity", "chat#1", "chat#2"]
+    ports = [e.port for e in instances]
+    assert ports[:2] == [8101, 8103]
+    assert ports[2] not in (8000, 8101, 8103)

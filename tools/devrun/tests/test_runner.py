@@ -163,3 +163,40 @@ def test_a_dying_service_stops_the_platform_with_an_error(
     assert "chat exited unexpectedly" in output
     _, alive = psutil.wait_procs(children, timeout=3)
     assert alive == []
+
+
+@pytest.mark.slow
+def test_replicas_start_each_wait_for_each_and_stop_all(
+    tmp_path: Path, ports: dict[str, int], env: dict[str, str]
+) -> None:
+    config = platform_toml(tmp_path, ports)
+    config.write_text(
+        config.read_text().replace(
+            f"port = {ports['chat']}\n", f"port = {ports['chat']}\nreplicas = 2\n"
+        )
+    )
+    runner = Runner(config, env)
+    try:
+        runner.wait_for("is up")
+        children = psutil.Process(runner.proc.pid).children(recursive=True)
+        identity = get_json(f"http://127.0.0.1:{ports['identity']}/env")
+        urls = identity["CHAT_URL"].split(",")
+        replicas = [get_json(f"{url}/env") for url in urls]
+    finally:
+        runner.proc.send_signal(signal.SIGTERM)
+        code, output = runner.finish()
+
+    assert code == 0, output
+    assert len(urls) == 2
+    assert urls[0] == f"http://127.0.0.1:{ports['chat']}"  # the configured port first
+    assert urls[1] != urls[0]
+    assert identity["IDENTITY_URL"] == f"http://127.0.0.1:{ports['identity']}"  # no comma
+    for seen in replicas:
+        assert seen["SERVICE_NAME"] == "chat"
+        assert seen["CHAT_URL"] == identity["CHAT_URL"]
+    for k, url in enumerate(urls, start=1):
+        assert f"chat#{k}" in output
+        assert url in output  # each replica has its row in the table
+    assert "starting chat#2" in output
+    _, alive = psutil.wait_procs(children, timeout=3)
+    assert alive == []

@@ -13,11 +13,17 @@ Format::
     database = true                  # gets its own database, named after the service
     routes = ["/api/v1/auth/**"]     # read by the gateway, ignored here
     # optional: command = [...], ready_path = "/readyz", dir = "services/identity"
+    # optional: replicas = 2           # N processes of the service (default 1, see below)
 
 Services start with ``python -m uvicorn --factory <app>``; the gateway with
 ``python -m vc_devrun.serve <app>``, which serves an aiohttp ``Application`` or an ASGI app.
 ``command`` replaces either; its items may use the placeholders ``{python}``, ``{app}``,
 ``{host}``, ``{port}`` and ``{name}``.
+
+``replicas = N`` (services only; ``<NAME>_REPLICAS`` overrides it) starts N processes of the
+service: the first on the configured port, the others on free ports picked at start. Each is
+named ``<name>#<k>`` (k from 1) in the output; ``<NAME>_URL`` is then the comma-separated list of
+every replica's base URL (a single URL when N = 1), which the gateway balances over.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -57,6 +63,18 @@ class Entry:
     ready_path: str = "/readyz"
     directory: str | None = None
     is_gateway: bool = False
+    replicas: int = 1
+    # Which replica this entry is (0 for the first, or the only one); see ``instance``.
+    replica: int = 0
+
+    @property
+    def label(self) -> str:
+        """``chat`` for a single process, ``chat#1``, ``chat#2``... for replicas."""
+        return self.name if self.replicas == 1 else f"{self.name}#{self.replica + 1}"
+
+    def instance(self, replica: int, port: int) -> Entry:
+        """The entry of one replica: the same service on its own port."""
+        return replace(self, replica=replica, port=port)
 
     @property
     def env_prefix(self) -> str:
@@ -214,6 +232,14 @@ def _parse_entry(name: str, table: object, env: Mapping[str, str], *, is_gateway
     directory = table.get("dir")
     if directory is not None and not isinstance(directory, str):
         raise ConfigError(f"{where} dir must be a string")
+    replicas = _replicas(where, table.get("replicas", 1))
+    override = env.get(f"{env_key(name)}_REPLICAS")
+    if override and not is_gateway:
+        replicas = _replicas(f"{env_key(name)}_REPLICAS", override)
+    if is_gateway and replicas != 1:
+        raise ConfigError(
+            f"{where} replicas: the gateway runs as one process (see GATEWAY_WORKERS)"
+        )
     return Entry(
         name=name,
         app=app,
@@ -224,7 +250,19 @@ def _parse_entry(name: str, table: object, env: Mapping[str, str], *, is_gateway
         ready_path=ready_path,
         directory=directory,
         is_gateway=is_gateway,
+        replicas=replicas,
     )
+
+
+def _replicas(where: str, value: object) -> int:
+    count: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        count = int(value)
+    if count is None or not 1 <= count <= 16:
+        raise ConfigError(f"{where} replicas must be an integer from 1 to 16, got {value!r}")
+    return count
 
 
 def _port(where: str, value: object) -> int:

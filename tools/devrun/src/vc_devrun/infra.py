@@ -467,9 +467,19 @@ class Infra:
         return [s.process for s in servers if s is not None and s.process is not None]
 
     async def start(
-        self, *, postgres: bool = True, event_bus: bool = True, smtp: bool = True
+        self,
+        *,
+        postgres: bool = True,
+        event_bus: bool = True,
+        smtp: bool = True,
+        fanout: bool = False,
     ) -> dict[str, str]:
-        """Start what is missing; return the variables to export to the services."""
+        """Start what is missing; return the variables to export to the services.
+
+        ``fanout``: a service runs several replicas, which need a message bus between them (chat
+        fans its frames out over core NATS, or Redis). When the event bus is not NATS (RabbitMQ)
+        and neither ``NATS_URL`` nor ``REDIS_URL`` is set, an embedded NATS is started for that
+        alone and exported as ``NATS_URL``."""
         if postgres:
             given = self.env.get("DATABASE_URL")
             if given:
@@ -482,6 +492,16 @@ class Infra:
             given = self.env.get("EVENT_BUS_URL") or self.env.get("NATS_URL")
             if given:
                 self.exports["EVENT_BUS_URL"] = given
+                needs_nats = (
+                    fanout
+                    and not given.startswith(("nats://", "tls://"))
+                    and not self.env.get("NATS_URL")
+                    and not self.env.get("REDIS_URL")
+                )
+                if needs_nats:
+                    self.output.info("replicas need a fan-out bus: embedded NATS for NATS_URL")
+                    self.nats = EmbeddedNats(self.run_dir / "nats", self.output)
+                    self.exports["NATS_URL"] = await self.nats.start()
             else:
                 self.nats = EmbeddedNats(self.run_dir / "nats", self.output)
                 url = await self.nats.start()

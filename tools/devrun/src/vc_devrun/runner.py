@@ -16,7 +16,7 @@ from typing import Any
 
 from vc_devrun.config import HOST, ConfigError, Entry, PlatformConfig, env_key, redact
 from vc_devrun.database import MigrationError, ensure_databases, run_migrations
-from vc_devrun.infra import Infra, InfraError, port_is_free
+from vc_devrun.infra import Infra, InfraError, free_port, port_is_free
 from vc_devrun.procs import ManagedProcess, Output
 
 READY_TIMEOUT = 60.0
@@ -34,10 +34,15 @@ def build_env(
     exports: Mapping[str, str],
     entries: Sequence[Entry] | None = None,
 ) -> dict[str, str]:
-    """The environment every child gets: ours, the infra URLs, and where every service listens."""
+    """The environment every child gets: ours, the infra URLs, and where every service listens:
+    ``<NAME>_URL`` is the base URL of the service, or the comma-separated base URLs of all its
+    replicas when ``entries`` holds several instances of it (see :meth:`Platform.instances`)."""
     env = {**base, **exports}
+    urls: dict[str, list[str]] = {}
     for service in config.services if entries is None else entries:
-        env[f"{service.env_prefix}_URL"] = service.url
+        urls.setdefault(service.env_prefix, []).append(service.url)
+    for prefix, found in urls.items():
+        env[f"{prefix}_URL"] = ",".join(found)
     if config.gateway is not None:
         env["GATEWAY_URL"] = config.gateway.url
         env["GATEWAY_PORT"] = str(config.gateway.port)
@@ -93,17 +98,17 @@ async def wait_ready(
     while True:
         if not proc.running:
             raise StartupError(
-                f"{entry.name} exited with code {proc.returncode} before it was ready; "
+                f"{entry.label} exited with code {proc.returncode} before it was ready; "
                 f"its last lines:\n{proc.tail()}"
             )
         last = await http_get_status(entry.port, paths[index])
         if last == 200:
             if index > 0:
-                output.info(f"note: {entry.name} has no {paths[0]}; {paths[index]} answered 200")
+                output.info(f"note: {entry.label} has no {paths[0]}; {paths[index]} answered 200")
             return paths[index]
         if last == 503 and partial and entry.is_gateway:
             output.info(
-                f"note: {entry.name} answers 503 on {paths[index]}: expected with --only, "
+                f"note: {entry.label} answers 503 on {paths[index]}: expected with --only, "
                 "as the services not started count as down"
             )
             return paths[index]
@@ -112,14 +117,14 @@ async def wait_ready(
                 index += 1
                 continue
             output.info(
-                f"warning: {entry.name} answers HTTP but has none of "
+                f"warning: {entry.label} answers HTTP but has none of "
                 f"{', '.join(paths)}; taking it as up"
             )
             return None
         if time.monotonic() > deadline:
             what = "no answer" if last is None else f"last status {last}"
             raise StartupError(
-                f"{entry.name} not ready on {entry.url}{paths[index]} in time ({what}); "
+                f"{entry.label} not ready on {entry.url}{paths[index]} in time ({what}); "
                 f"its last lines:\n{proc.tail()}"
             )
         await asyncio.sleep(0.3)
@@ -148,7 +153,10 @@ class Platform:
 
     def __post_init__(self) -> None:
         # Fix the width of the name column up front so the output stays aligned.
-        names = [s.name for s in self.config.services]
+        names = [
+            s.name if s.replicas == 1 else s.instance(s.replicas - 1, s.port).label
+            for s in self.config.services
+        ]
         for name in ["devrun", "postgres", "nats", "smtp", "gateway", *names]:
             self.output.register(name)
 
@@ -168,12 +176,19 @@ class Platform:
         for proc in [*self.children, *(self.infra.processes if self.infra else [])]:
             proc.kill_now()
 
-    async def start_infra(self, *, event_bus: bool = True, smtp: bool = True) -> dict[str, str]:
+    def _with_unstarted(self, instances: Sequence[Entry]) -> list[Entry]:
+        """The started instances, plus the services ``--only`` left out (their configured URL)."""
+        started = {e.name for e in instances}
+        return [*instances, *(s for s in self.config.services if s.name not in started)]
+
+    async def start_infra(
+        self, *, event_bus: bool = True, smtp: bool = True, fanout: bool = False
+    ) -> dict[str, str]:
         # VC_RUN_DIR: where the embedded servers keep their data (default .run/ in the repo);
         # the end-to-end tests point it at a fresh temporary folder
         run_dir = Path(self.env.get("VC_RUN_DIR") or self.config.root / ".run")
         self.infra = Infra(run_dir, self.output, self.env)
-        exports = await self.infra.start(event_bus=event_bus, smtp=smtp)
+        exports = await self.infra.start(event_bus=event_bus, smtp=smtp, fanout=fanout)
         for proc in self.infra.processes:
             self._watch(proc)
         return exports
@@ -186,23 +201,40 @@ class Platform:
 
     def _check_ports(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
-            if not port_is_free(entry.port):
+            if entry.replica == 0 and not port_is_free(entry.port):
                 key = "GATEWAY_PORT" if entry.is_gateway else f"{env_key(entry.name)}_PORT"
                 raise StartupError(
-                    f"port {entry.port} for {entry.name} is already in use (another `make run`?);"
+                    f"port {entry.port} for {entry.label} is already in use (another `make run`?);"
                     f" set {key} to use another one"
                 )
+
+    def instances(self, services: Sequence[Entry]) -> list[Entry]:
+        """One entry per process to start: a service with ``replicas = N`` gives N, the first on
+        its configured port, the others on free ports (never one another's nor a configured one)."""
+        taken = {s.port for s in self.config.services}
+        if self.config.gateway is not None:
+            taken.add(self.config.gateway.port)
+        out: list[Entry] = []
+        for service in services:
+            out.append(service.instance(0, service.port))
+            for k in range(1, service.replicas):
+                port = free_port()
+                while port in taken:
+                    port = free_port()
+                taken.add(port)
+                out.append(service.instance(k, port))
+        return out
 
     async def _launch(self, entry: Entry, env: Mapping[str, str]) -> ManagedProcess:
         argv = entry.argv(sys.executable)
         child_env = {**env, "SERVICE_NAME": entry.name}
         proc = self._watch(
             ManagedProcess(
-                entry.name, argv, output=self.output, env=child_env, cwd=self.config.root
+                entry.label, argv, output=self.output, env=child_env, cwd=self.config.root
             )
         )
         self.children.append(proc)
-        self.output.info(f"starting {entry.name}: {shlex.join(argv)}")
+        self.output.info(f"starting {entry.label}: {shlex.join(argv)}")
         await proc.start()
         return proc
 
@@ -220,11 +252,11 @@ class Platform:
 
     async def _run_all(self) -> int:
         started = time.monotonic()
-        services = self.services
+        services = self.instances(self.services)
         gateway = self.config.gateway if self.gateway else None
         self._check_ports([*services, *([gateway] if gateway else [])])
-        exports = await self.start_infra()
-        env = build_env(self.config, self.env, exports)
+        exports = await self.start_infra(fanout=any(s.replicas > 1 for s in services))
+        env = build_env(self.config, self.env, exports, self._with_unstarted(services))
         await self.prepare_databases(env)
         deadline = time.monotonic() + self.timeout
         procs = [await self._launch(s, env) for s in services]
@@ -316,7 +348,7 @@ class Platform:
         if gateway is not None:
             rows.append(("gateway", gateway.url, f"docs {gateway.url}/docs"))
         for service in services:
-            rows.append((service.name, service.url, f"docs {service.url}/docs"))
+            rows.append((service.label, service.url, f"docs {service.url}/docs"))
         infra = self.infra
         embedded = infra is not None and infra.postgres is not None
         rows.append(
@@ -326,14 +358,19 @@ class Platform:
                 "embedded, data .run/pg" if embedded else "from DATABASE_URL",
             )
         )
-        embedded = infra is not None and infra.nats is not None
+        embedded = infra is not None and infra.nats is not None and "NATS_URL" in exports
+        fanout_only = embedded and exports.get("EVENT_BUS_URL") != exports.get("NATS_URL")
         rows.append(
             (
                 "event bus",
                 exports.get("EVENT_BUS_URL", ""),
-                "embedded NATS JetStream, data .run/nats" if embedded else "from EVENT_BUS_URL",
+                "embedded NATS JetStream, data .run/nats"
+                if embedded and not fanout_only
+                else "from EVENT_BUS_URL",
             )
         )
+        if fanout_only:
+            rows.append(("fan-out", exports["NATS_URL"], "embedded NATS for the replicas"))
         if "SMTP_HOST" in exports:
             embedded = infra is not None and infra.smtp is not None
             rows.append(
