@@ -70,7 +70,7 @@ async def test_websocket_refused_with_a_bad_token(gw: Client, keys: Keys, bad: s
 
 async def test_websocket_is_a_raw_tunnel(gw: Client, token: str) -> None:
     """The default path: after the 101 the connection is spliced, not pumped frame by frame."""
-    proxy = gw.app[GATEWAY_KEY].proxy  # type: ignore[index]
+    proxy = gw.app[GATEWAY_KEY].proxy
     async with gw.ws_connect(f"/api/v1/rooms/t1/ws?token={token}") as ws:
         await ws.receive_json(timeout=5)
         assert len(proxy.tunnels) == 1
@@ -82,6 +82,7 @@ async def test_websocket_is_a_raw_tunnel(gw: Client, token: str) -> None:
         assert msg.type is aiohttp.WSMsgType.CLOSE
         assert msg.data == 4002
     server = gw.server.runner.server  # type: ignore[union-attr]
+    assert server is not None
     for _ in range(50):
         if not proxy.tunnels and not server.connections:
             break

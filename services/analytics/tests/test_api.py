@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from analytics.__main__ import _rebuild
 from analytics.consumers import consumer
 from analytics.models import Base, TeamActivity, TeamAnalytics, UserAnalytics
-from sqlalchemy import inspect, select
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from vc_common.db import Database
 from vc_common.ids import uuid7
@@ -224,8 +224,8 @@ async def test_rebuild_repairs_damaged_rows(
     team = uuid7()
     await deliver("tasks.task.completed", task_completed(team, user.id, T0))
     before = await snapshot(db_connection)
-    await db_connection.execute(TeamAnalytics.__table__.update().values(completed_tasks=99))
-    await db_connection.execute(UserAnalytics.__table__.delete())
+    await db_connection.execute(update(TeamAnalytics).values(completed_tasks=99))
+    await db_connection.execute(delete(UserAnalytics))
     r = await client.post(
         "/api/v1/admin/analytics/rebuild",
         json={"from": "2026-11-24", "to": "2026-11-24"},
@@ -325,9 +325,7 @@ async def test_rebuild_command(database_url: str, make_user: Any) -> None:
             )
         async with db.engine.begin() as conn:
             await conn.execute(
-                TeamAnalytics.__table__.update()
-                .where(TeamAnalytics.team_id == team)
-                .values(completed_tasks=0)
+                update(TeamAnalytics).where(TeamAnalytics.team_id == team).values(completed_tasks=0)
             )
         args = argparse.Namespace(from_=day, to=day, database_url=database_url)
         assert await _rebuild(args) == 0

@@ -228,7 +228,7 @@ async def test_failing_handler_backoff_dead_letter_and_redrive(
     relay.start()
     try:
         await wait_until(lambda: _async(len(calls) >= 3), 20)
-        dead = []
+        dead: list[Any] = []
 
         async def in_dlq() -> bool:
             dead[:] = await bus.dlq_list(consumer.name)

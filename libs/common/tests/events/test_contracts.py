@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -16,7 +17,7 @@ from vc_common.events.outbox import add_event
 from vc_common.telemetry import setup_tracing, tracer
 from vc_events_kit import tables
 
-SCHEMA_V1 = {
+SCHEMA_V1: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
     "required": ["item_id", "position"],

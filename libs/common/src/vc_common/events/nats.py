@@ -245,19 +245,18 @@ class NatsBus(EventBus):
         pending = [f for f in futures if isinstance(f, asyncio.Future)]
         if pending:
             _done, not_done = await asyncio.wait(pending, timeout=ack_timeout)
-            for f in not_done:
-                f.cancel()
+            for late in not_done:
+                late.cancel()
         out: list[BaseException | None] = []
-        for f in futures:
-            if isinstance(f, BaseException):
-                out.append(f)
-            elif f.cancelled():
+        for item in futures:
+            if isinstance(item, BaseException):
+                out.append(item)
+            elif item.cancelled():
                 out.append(TimeoutError("no PubAck within timeout"))
-            elif f.exception() is not None:
-                exc = f.exception()
-                if isinstance(exc, nats.js.errors.NoStreamResponseError):
+            elif (failure := item.exception()) is not None:
+                if isinstance(failure, nats.js.errors.NoStreamResponseError):
                     self._streams.clear()  # the stream vanished: declare it again next time
-                out.append(exc)
+                out.append(failure)
             else:
                 out.append(None)
         return out

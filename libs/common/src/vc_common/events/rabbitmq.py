@@ -80,7 +80,7 @@ class RabbitDelivery(Delivery):
         self._unsettled = unsettled
         self.body = msg.body
         count = (msg.headers or {}).get("x-delivery-count", 0)
-        self.attempt = int(count) + 1 if isinstance(count, int | str) else 1  # type: ignore[arg-type]
+        self.attempt = int(count) + 1 if isinstance(count, int | str) else 1
 
     def _settled(self) -> None:
         if self._unsettled is not None and self._msg.delivery_tag is not None:
@@ -349,7 +349,7 @@ class RabbitBus(EventBus):
     def _reason(msg: AbstractIncomingMessage) -> str:
         deaths = (msg.headers or {}).get("x-death") or []
         if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
-            d = deaths[0]
+            d = {k: v.decode() if isinstance(v, bytes) else v for k, v in deaths[0].items()}
             return f"{d.get('reason')} from {d.get('queue')} (x{d.get('count')})"
         return ""
 

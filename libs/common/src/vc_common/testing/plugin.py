@@ -167,7 +167,7 @@ async def app(
     del service_env
     application = vc_service.app_factory()
     db = Database.from_engine(
-        db_connection,  # type: ignore[arg-type]
+        db_connection,
         join_transaction_mode="create_savepoint",
     )
     async with running(application, db, signer):

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -33,6 +33,13 @@ from analytics.models import (
     UserTimezone,
     membership_tables,
 )
+
+
+def _table(model: type[Any]) -> Table:
+    """A mapped class's Table (``__table__`` is typed as the wider FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +230,7 @@ def apply_effects(session: Session, fx: Effects) -> None:
 
 def record_attendance(session: Session, att: Attendance, event_id: uuid.UUID) -> bool:
     """The first join of a user to a meeting counts; True if this one did."""
-    t = MeetingAttendance.__table__
+    t = _table(MeetingAttendance)
     inserted = session.execute(
         pg_insert(t)
         .values(
@@ -238,7 +245,7 @@ def record_attendance(session: Session, att: Attendance, event_id: uuid.UUID) ->
     ).first()
     if inserted is None:
         return False
-    u = UserAnalytics.__table__
+    u = _table(UserAnalytics)
     stmt = pg_insert(u).values(id=uuid7(), user_id=att.user_id, date=att.date, meetings_attended=1)
     session.execute(
         stmt.on_conflict_do_update(
@@ -253,7 +260,7 @@ async def upsert_timezone(
     session: AsyncSession, user_id: uuid.UUID, timezone: str, source_time: datetime
 ) -> bool:
     """Set the user's timezone unless a newer event already did; True when it changed."""
-    t = UserTimezone.__table__
+    t = _table(UserTimezone)
     stmt = (
         pg_insert(t)
         .values(user_id=user_id, timezone=timezone, source_time=source_time)
@@ -334,12 +341,12 @@ async def insert_rebuilt(
     """Insert a rebuilt range (its old rows were deleted under the exclusive lock)."""
     if activity:
         await session.execute(
-            insert(TeamActivity.__table__),
+            insert(_table(TeamActivity)),
             [{"team_id": t, "date": d, "user_id": u} for t, d, u in sorted(activity)],
         )
     if team:
         await session.execute(
-            insert(TeamAnalytics.__table__),
+            insert(_table(TeamAnalytics)),
             [
                 {
                     "id": uuid7(),
@@ -355,7 +362,7 @@ async def insert_rebuilt(
         )
     if user:
         await session.execute(
-            insert(UserAnalytics.__table__),
+            insert(_table(UserAnalytics)),
             [
                 {
                     "id": uuid7(),
