@@ -34,6 +34,7 @@ from vc_common.membership import (
     TeamMember,
     can,
     install_membership_tables,
+    member_of,
     membership_consumer_handlers,
     membership_runtime,
     on_team_deleted,
@@ -143,19 +144,30 @@ async def svc() -> AsyncIterator[Svc]:
 
 
 def member_event(
-    type_: str, team: uuid.UUID, user: uuid.UUID, seq: int, role: str = "member"
+    type_: str,
+    team: uuid.UUID,
+    user: uuid.UUID,
+    seq: int,
+    role: str = "member",
+    *,
+    actor: uuid.UUID | None = None,
+    old_shape: bool = False,
 ) -> CloudEvent:
+    """A ``teams.member.*`` event about member ``user``, done by ``actor`` (default: ``user``).
+
+    ``old_shape``: as teams produced them before ``member_id``: the member in ``user_id``.
+    """
+    actor = actor or user
+    ids = (
+        {"user_id": str(user), "actor_id": str(actor)}
+        if old_shape
+        else {"user_id": str(actor), "actor_id": str(actor), "member_id": str(user)}
+    )
     return CloudEvent(
         source="teams",
         type=f"teams.member.{type_}",
         subject=str(team),
-        data={
-            "team_id": str(team),
-            "user_id": str(user),
-            "role": role,
-            "actor_id": str(user),
-            "seq": seq,
-        },
+        data={"team_id": str(team), **ids, "role": role, "seq": seq},
     )
 
 
@@ -186,6 +198,47 @@ async def test_projection_follows_events_in_seq_order(svc: Svc) -> None:
     # a real re-join has a newer seq
     await svc.consumer.handle(svc.db, member_event("added", team, alice, 6))
     assert (await state(svc, team))[alice] == ("member", 6)
+
+
+def test_member_of_reads_member_id_else_the_old_user_id() -> None:
+    team, member, actor = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert member_of(member_event("added", team, member, 1, actor=actor)) == member
+    assert member_of(member_event("added", team, member, 1, actor=actor, old_shape=True)) == member
+
+
+async def test_an_old_shape_event_is_applied_to_the_member(svc: Svc) -> None:
+    """Events produced before member_id (still in the brokers) carry the member in user_id."""
+    team, owner, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await svc.consumer.handle(svc.db, member_event("added", team, owner, 1, "owner"))
+    old = member_event("added", team, bob, 2, actor=owner, old_shape=True)
+    assert "member_id" not in old.data
+    assert old.data["user_id"] == str(bob)
+    assert await svc.consumer.handle(svc.db, old) is True
+    assert await state(svc, team) == {owner: ("owner", 1), bob: ("member", 2)}
+    removed = member_event("removed", team, bob, 3, actor=owner, old_shape=True)
+    assert await svc.consumer.handle(svc.db, removed) is True
+    assert await state(svc, team) == {owner: ("owner", 1), bob: (None, 3)}
+
+
+async def test_a_new_shape_event_changes_the_members_row_not_the_actors(svc: Svc) -> None:
+    """user_id is the actor (the contract): the row changed is member_id's."""
+    team, owner, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await svc.consumer.handle(svc.db, member_event("added", team, owner, 1, "owner"))
+    added = member_event("added", team, bob, 2, actor=owner)
+    assert (added.data["user_id"], added.data["member_id"]) == (str(owner), str(bob))
+    await svc.consumer.handle(svc.db, added)
+    assert await state(svc, team) == {owner: ("owner", 1), bob: ("member", 2)}
+    await svc.consumer.handle(
+        svc.db, member_event("role_changed", team, bob, 3, "admin", actor=owner)
+    )
+    assert await state(svc, team) == {owner: ("owner", 1), bob: ("admin", 3)}
+    await svc.consumer.handle(svc.db, member_event("removed", team, bob, 4, "admin", actor=owner))
+    assert await state(svc, team) == {owner: ("owner", 1), bob: (None, 4)}
+    # and a mixed history (an old event, then new ones) stays ordered by seq on the member's row
+    await svc.consumer.handle(
+        svc.db, member_event("added", team, bob, 3, actor=owner, old_shape=True)
+    )
+    assert (await state(svc, team))[bob] == (None, 4)
 
 
 async def test_team_deleted_runs_the_hook_in_the_same_transaction(svc: Svc) -> None:

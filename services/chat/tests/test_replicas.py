@@ -172,10 +172,11 @@ async def test_removed_member_is_disconnected_on_every_replica(
                 subject=str(team.id),
                 data={
                     "team_id": str(team.id),
-                    "user_id": str(team.member.id),
+                    "user_id": str(team.admin.id),  # the actor; the member is member_id
+                    "member_id": str(team.member.id),
                     "role": "member",
                     "seq": platform.seq + 1000,
-                    "user_id_acting": str(team.admin.id),
+                    "actor_id": str(team.admin.id),
                 },
             )
             assert await consumer.handle(db, event)

@@ -137,6 +137,7 @@ def add_member(deliver: Deliver) -> Callable[..., Awaitable[None]]:
             {
                 "team_id": str(team_id),
                 "user_id": str(uid),
+                "member_id": str(uid),
                 "role": role,
                 "seq": next(_seq),
                 "actor_id": str(uid),

@@ -38,7 +38,8 @@ async def test_removed_member_is_unassigned_from_open_tasks(
         subject=str(team.id),
         data={
             "team_id": str(team.id),
-            "user_id": gone,
+            "user_id": str(team.admin.id),  # the actor; the member is member_id
+            "member_id": gone,
             "role": "member",
             "actor_id": str(team.admin.id),
             "seq": 7,

@@ -1,5 +1,6 @@
 """What teams publishes: every change writes its events to the outbox in the same transaction,
-each valid against its contract, carrying team_id, user_id (the member), actor_id, role, seq."""
+each valid against its contract, carrying team_id, user_id (the actor, as for every event),
+actor_id (the same), and for teams.member.*: member_id (the member concerned), role, seq."""
 
 from __future__ import annotations
 
@@ -44,22 +45,31 @@ async def test_a_team_life_publishes_valid_events_in_order(
         assert payload["subject"] == tid
         assert payload["data"]["team_id"] == tid
     summary = [
-        (e["type"], e["data"].get("user_id"), e["data"].get("role"), e["data"].get("seq"))
+        (
+            e["type"],
+            e["data"].get("user_id"),
+            e["data"].get("member_id"),
+            e["data"].get("role"),
+            e["data"].get("seq"),
+        )
         for e in events
     ]
     o, b = str(owner.id), str(bob.id)
+    # user_id is who acted (the owner, until bob deletes the team), member_id whom it concerns
     assert summary == [
-        ("teams.team.created", o, None, None),
-        ("teams.member.added", o, "owner", 1),
-        ("teams.team.updated", o, None, None),
-        ("teams.member.added", b, "member", 2),
-        ("teams.member.role_changed", b, "admin", 3),
-        ("teams.member.role_changed", b, "owner", 4),
-        ("teams.member.role_changed", o, "admin", 5),
-        ("teams.team.updated", o, None, None),
-        ("teams.member.removed", o, "admin", 6),
-        ("teams.team.deleted", b, None, None),
+        ("teams.team.created", o, None, None, None),
+        ("teams.member.added", o, o, "owner", 1),
+        ("teams.team.updated", o, None, None, None),
+        ("teams.member.added", o, b, "member", 2),
+        ("teams.member.role_changed", o, b, "admin", 3),
+        ("teams.member.role_changed", o, b, "owner", 4),
+        ("teams.member.role_changed", o, o, "admin", 5),
+        ("teams.team.updated", o, None, None, None),
+        ("teams.member.removed", o, o, "admin", 6),
+        ("teams.team.deleted", b, None, None, None),
     ]
+    for e in events:
+        assert e["data"]["actor_id"] == e["data"]["user_id"]  # kept for older consumers
     by_type = {e["type"]: e["data"] for e in events}
     assert by_type["teams.team.created"]["owner_id"] == o
     assert by_type["teams.member.added"]["actor_id"] == o
@@ -73,6 +83,29 @@ async def test_a_team_life_publishes_valid_events_in_order(
     assert events[7]["data"]["changed_fields"] == ["owner_id"]
     assert events[7]["data"]["owner_id"] == b
     assert events[2]["data"]["changed_fields"] == ["name"]
+
+
+async def test_a_removal_by_an_admin_names_the_actor_and_the_member(
+    client: httpx.AsyncClient,
+    make_user: Callable[..., TestUser],
+    make_team: MakeTeam,
+    outbox: Outbox,
+) -> None:
+    owner, admin, member = make_user(), make_user(), make_user()
+    team = await make_team(owner, [(admin, "admin"), (member, "member")])
+    resp = await client.delete(
+        f"/api/v1/teams/{team['id']}/members/{member.id}", headers=admin.headers
+    )
+    assert resp.status_code == 204, resp.text
+    [removed] = await outbox("teams.member.removed", subject=team["id"])
+    validate_event(removed)
+    data = removed["data"]
+    assert (data["user_id"], data["actor_id"], data["member_id"]) == (
+        str(admin.id),
+        str(admin.id),
+        str(member.id),
+    )
+    assert (data["role"], data["reason"]) == ("member", "removed")
 
 
 async def test_a_refused_change_publishes_nothing(

@@ -5,7 +5,9 @@ role?" from its own database, never the teams database:
 
 - a local projection, ``team_members`` (and ``deleted_teams``), installed on the service's MetaData
   by :func:`install_membership_tables` (so its Alembic migrations create them), kept up to date by
-  :func:`membership_consumer_handlers` from ``teams.member.*`` and ``teams.team.deleted`` events;
+  :func:`membership_consumer_handlers` from ``teams.member.*`` and ``teams.team.deleted`` events
+  (the member an event is about is :func:`member_of`: ``data.member_id``, or ``data.user_id`` in
+  events produced before ``member_id`` existed; ``user_id`` is otherwise the actor);
 - on a miss, a read-through to the teams service (:class:`TeamsClient`, ``GET
   /internal/v1/teams/{team_id}/members/{user_id}`` with the caller's own bearer token forwarded),
   whose answer is cached in the projection. So a user who has just created a team can create a
@@ -349,13 +351,26 @@ def _uuid(data: dict[str, Any], key: str) -> uuid.UUID:
     return uuid.UUID(str(data[key]))
 
 
+def member_of(event: CloudEvent) -> uuid.UUID:
+    """The member a ``teams.member.*`` event is about (added, role changed, removed or left).
+
+    ``data.member_id`` since teams follows the contract (``user_id`` = the acting user); events
+    produced before that carry no ``member_id`` and put the member in ``user_id``, so that is
+    the fallback. Read the actor from ``actor_id`` (the actor in both shapes), never ``user_id``.
+    """
+    data = event.data
+    member = data.get("member_id")
+    return uuid.UUID(str(member if member is not None else data["user_id"]))
+
+
 def membership_consumer_handlers(consumer: Consumer, tables: MembershipTables) -> None:
     """Register the projection's handlers on a service's :class:`Consumer`.
 
     ``teams.member.added`` / ``.role_changed`` set the role, ``.removed`` tombstones the row (the
     user loses access now), ``teams.team.deleted`` forgets the team and runs the
     :func:`on_team_deleted` hooks. All of them are guarded by ``seq``, so duplicates and late
-    replays change nothing.
+    replays change nothing. The row changed is the member's (:func:`member_of`), never the
+    actor's.
     """
 
     @consumer.on("teams.member.added", "teams.member.role_changed")
@@ -365,7 +380,7 @@ def membership_consumer_handlers(consumer: Consumer, tables: MembershipTables) -
             session,
             tables,
             _uuid(data, "team_id"),
-            _uuid(data, "user_id"),
+            member_of(event),
             data["role"],
             int(data["seq"]),
         )
@@ -376,7 +391,7 @@ def membership_consumer_handlers(consumer: Consumer, tables: MembershipTables) -
     async def on_member_removed(session: AsyncSession, event: CloudEvent) -> None:
         data = event.data
         await apply_removed(
-            session, tables, _uuid(data, "team_id"), _uuid(data, "user_id"), int(data["seq"])
+            session, tables, _uuid(data, "team_id"), member_of(event), int(data["seq"])
         )
 
     @consumer.on("teams.team.deleted")
@@ -589,6 +604,7 @@ __all__: Sequence[str] = (
     "can",
     "install_membership_tables",
     "lookup_membership",
+    "member_of",
     "membership_consumer_handlers",
     "membership_runtime",
     "min_role_for",

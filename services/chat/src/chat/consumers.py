@@ -18,6 +18,7 @@ from vc_common.events.consumer import Consumer
 from vc_common.events.envelope import CloudEvent
 from vc_common.membership import (
     cached_membership,
+    member_of,
     membership_consumer_handlers,
     on_team_deleted,
 )
@@ -36,16 +37,16 @@ membership_consumer_handlers(consumer, membership_tables)
 @consumer.on("teams.member.removed")
 async def close_removed_member_sockets(session: AsyncSession, event: CloudEvent) -> None:
     team_id = uuid.UUID(str(event.data["team_id"]))
-    user_id = uuid.UUID(str(event.data["user_id"]))
-    if await cached_membership(session, membership_tables, team_id, user_id) is not None:
+    member_id = member_of(event)  # the removed member (user_id is the actor in new events)
+    if await cached_membership(session, membership_tables, team_id, member_id) is not None:
         return  # a stale removal (the user was added back since): keep their sockets
     hub = current_hub()
     if hub is None:
-        log.warning("no hub: sockets of removed member %s not closed", user_id)
+        log.warning("no hub: sockets of removed member %s not closed", member_id)
         return
 
     async def announce() -> None:
-        await hub.announce_member_removed(team_id, user_id)
+        await hub.announce_member_removed(team_id, member_id)
 
     after_commit(session, announce)
 

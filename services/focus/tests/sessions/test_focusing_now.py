@@ -89,7 +89,8 @@ async def test_a_removed_member_no_longer_sees_the_team(
         "teams.member.removed",
         {
             "team_id": str(team),
-            "user_id": str(bob.id),
+            "user_id": str(alice.id),  # the actor; the member is member_id
+            "member_id": str(bob.id),
             "seq": 10_000_000,
             "actor_id": str(alice.id),
         },

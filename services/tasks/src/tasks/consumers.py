@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.events.consumer import Consumer
 from vc_common.events.envelope import CloudEvent
-from vc_common.membership import membership_consumer_handlers, on_team_deleted
+from vc_common.membership import member_of, membership_consumer_handlers, on_team_deleted
 
 from tasks import events
 from tasks.models import Board, Label, Task, membership
@@ -49,8 +49,8 @@ async def delete_team_data(session: AsyncSession, team_id: uuid.UUID, event: Clo
 @consumer.on("teams.member.removed")
 async def unassign_removed_member(session: AsyncSession, event: CloudEvent) -> None:
     team_id = uuid.UUID(str(event.data["team_id"]))
-    user_id = uuid.UUID(str(event.data["user_id"]))
-    actor_raw = event.data.get("actor_id")
+    member_id = member_of(event)  # the removed member (user_id is the actor in new events)
+    actor_raw = event.data.get("actor_id")  # the actor in both the old and the new shape
     actor = uuid.UUID(str(actor_raw)) if actor_raw else None
     tasks = list(
         (
@@ -58,7 +58,7 @@ async def unassign_removed_member(session: AsyncSession, event: CloudEvent) -> N
                 select(Task)
                 .where(
                     Task.team_id == team_id,
-                    Task.assignee_id == user_id,
+                    Task.assignee_id == member_id,
                     Task.completed_at.is_(None),
                 )
                 .order_by(Task.id)
@@ -80,7 +80,7 @@ async def unassign_removed_member(session: AsyncSession, event: CloudEvent) -> N
             user_id=actor,
             action="unassigned",
             changes={
-                "assignee_id": {"from": user_id, "to": None},
+                "assignee_id": {"from": member_id, "to": None},
                 "reason": {"from": None, "to": "member_removed"},
             },
         )
@@ -98,7 +98,7 @@ async def unassign_removed_member(session: AsyncSession, event: CloudEvent) -> N
                 "priority": task.priority,
                 "due_date": task.due_date,
                 "user_id": actor,
-                "previous_assignee_id": user_id,
+                "previous_assignee_id": member_id,
                 "reason": "member_removed",
             },
         )

@@ -1,10 +1,16 @@
 """What teams publishes, through its outbox in the transaction of the change.
 
 Schemas: ``contracts/events/teams.*.v1.json``. The subject is always the team id, so every event
-of one team is delivered in order. In ``data``, ``user_id`` is the member concerned (for
-``teams.team.*``: the actor) and ``actor_id`` who did it. ``teams.member.*`` carry ``seq``: the
-team's membership sequence after the change, for projections (vc_common.membership) to apply
-changes in order and ignore stale replays.
+of one team is delivered in order. In ``data``, as the contract says of every event, ``user_id``
+is the acting user; ``actor_id`` repeats it (kept for consumers written before ``member_id``).
+``teams.member.*`` also carry ``member_id``, the member concerned (added, whose role changed,
+removed or who left; equal to ``user_id`` when members act on themselves), and ``seq``: the team's
+membership sequence after the change, for projections (vc_common.membership) to apply changes in
+order and ignore stale replays.
+
+Compatibility: ``teams.member.*`` events produced before ``member_id`` existed carried the member
+in ``user_id``; consumers read the member with :func:`vc_common.membership.member_of`, which falls
+back to ``user_id`` when ``member_id`` is absent.
 """
 
 from __future__ import annotations
@@ -30,6 +36,16 @@ MEMBER_REMOVED = "teams.member.removed"
 
 def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _member(m: TeamMembership, actor_id: uuid.UUID) -> dict[str, Any]:
+    """The ids of a ``teams.member.*`` event: who acted (``user_id``) and on whom."""
+    return {
+        "team_id": str(m.team_id),
+        "user_id": str(actor_id),
+        "actor_id": str(actor_id),
+        "member_id": str(m.user_id),
+    }
 
 
 def _team(team: Team) -> dict[str, Any]:
@@ -102,10 +118,8 @@ async def member_added(
         MEMBER_ADDED,
         m.team_id,
         {
-            "team_id": str(m.team_id),
-            "user_id": str(m.user_id),
+            **_member(m, actor_id),
             "role": m.role,
-            "actor_id": str(actor_id),
             "seq": seq,
             "joined_at": _ts(m.joined_at),
         },
@@ -120,11 +134,9 @@ async def member_role_changed(
         MEMBER_ROLE_CHANGED,
         m.team_id,
         {
-            "team_id": str(m.team_id),
-            "user_id": str(m.user_id),
+            **_member(m, actor_id),
             "role": m.role,
             "previous_role": previous,
-            "actor_id": str(actor_id),
             "seq": seq,
         },
     )
@@ -138,10 +150,8 @@ async def member_removed(
         MEMBER_REMOVED,
         m.team_id,
         {
-            "team_id": str(m.team_id),
-            "user_id": str(m.user_id),
+            **_member(m, actor_id),
             "role": m.role,
-            "actor_id": str(actor_id),
             "seq": seq,
             "reason": "left" if m.user_id == actor_id else "removed",
         },
