@@ -319,7 +319,7 @@ class NatsBus(EventBus):
                 await self.js.add_consumer(stream, self._consumer_config(spec, filters))
                 sub = await self.js.pull_subscribe_bind(durable=spec.name, stream=stream)
                 delay = 0.5
-                while True:
+                while not self._closed:
                     try:
                         msgs = await sub.fetch(spec.batch_size, timeout=1.0)
                     except (TimeoutError, nats.errors.TimeoutError):

@@ -310,12 +310,17 @@ class OutboxRelay:
                 )
         return self._task
 
-    async def stop(self) -> None:
-        for task in (self._task, self._listener):
-            if task is not None:
+    async def stop(self, grace: float = 5.0) -> None:
+        tasks = [t for t in (self._task, self._listener) if t is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # bounded: a cancellation swallowed by asyncio.wait_for (Python 3.11) must not hang
+            # the service's shutdown
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                log.warning("outbox %s: relay task did not stop in time", self.service)
         self._task = self._listener = None
 
     async def _listen(self) -> None:

@@ -57,15 +57,29 @@ class EventRuntime:
     max_lag_seconds: float = 300.0
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop consumers, relay and bus, each within ``grace`` seconds: a shutdown never hangs.
+
+        (On Python 3.11 ``asyncio.wait_for`` can swallow a cancellation that arrives just as
+        its inner future completes, so a loop may miss one ``cancel()``; the loops also watch
+        the bus's closed flag, and whatever still runs after ``grace`` is left behind with a
+        warning rather than awaited forever.)"""
         for t in self.tasks:
             t.cancel()
-        for t in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if self.tasks:
+            _, pending = await asyncio.wait(self.tasks, timeout=grace)
+            for t in pending:
+                t.cancel()
+                log.warning("event task %s did not stop within %.0fs", t.get_name(), grace)
         if self.relay is not None:
-            await self.relay.stop()
-        await self.bus.close()
+            try:
+                await asyncio.wait_for(self.relay.stop(), grace)
+            except TimeoutError:
+                log.warning("outbox relay did not stop within %.0fs", grace)
+        try:
+            await asyncio.wait_for(self.bus.close(), grace * 2)
+        except TimeoutError:
+            log.warning("event bus did not close within %.0fs", grace * 2)
 
 
 async def connect_with_retry(
