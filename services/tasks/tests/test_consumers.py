@@ -117,3 +117,41 @@ async def test_deleted_team_takes_its_boards_and_labels(
     assert (
         await client.get(f"/api/v1/boards/{kept['id']}", headers=survivor.member.headers)
     ).status_code == 200
+
+
+async def test_focus_time_shows_on_the_task_history(
+    app: Any, client: httpx.AsyncClient, team: Team
+) -> None:
+    board = await create_board(client, team)
+    task = await create_task(client, board["columns"][0]["id"], team.member)
+    session_id = str(uuid.uuid4())
+
+    def ended(task_id: str, team_id: str) -> CloudEvent:
+        return CloudEvent(
+            source="focus",
+            type="focus.session.ended",
+            subject=session_id,
+            data={
+                "session_id": session_id,
+                "user_id": str(team.member.id),
+                "team_id": team_id,
+                "task_id": task_id,
+                "actual_minutes": 25,
+                "end_time": "2026-11-25T10:25:00Z",
+            },
+        )
+
+    event = ended(task["id"], str(team.id))
+    assert await consumer.handle(app.state.db, event) is True
+    assert await consumer.handle(app.state.db, event) is False  # once, however often delivered
+    # another team's id for this task, and an unknown task, leave no trace
+    assert await consumer.handle(app.state.db, ended(task["id"], str(uuid.uuid4()))) is True
+    assert await consumer.handle(app.state.db, ended(str(uuid.uuid4()), str(team.id))) is True
+
+    activity = (
+        await client.get(f"/api/v1/tasks/{task['id']}/activity", headers=team.member.headers)
+    ).json()["items"]
+    focused = [a for a in activity if a["action"] == "focused"]
+    assert len(focused) == 1
+    assert focused[0]["user_id"] == str(team.member.id)
+    assert focused[0]["changes"]["focus_minutes"]["to"] == 25

@@ -8,6 +8,9 @@
   history row and ``tasks.task.assigned`` to ``null``); completed tasks keep their assignee, as a
   record of who did them.
 
+- ``focus.session.ended`` naming a ``task_id``: the focus time shows on that task's history
+  (``focused``, with the minutes and the session), so a task tells how long people worked on it.
+
 Every handler is idempotent: the consumer's inbox drops a redelivered event, and both rules are
 no-ops the second time anyway.
 """
@@ -102,3 +105,34 @@ async def unassign_removed_member(session: AsyncSession, event: CloudEvent) -> N
                 "reason": "member_removed",
             },
         )
+
+
+@consumer.on("focus.session.ended")
+async def record_focus_time(session: AsyncSession, event: CloudEvent) -> None:
+    data = event.data
+    task_raw, team_raw, user_raw = data.get("task_id"), data.get("team_id"), data.get("user_id")
+    if not task_raw or not user_raw:
+        return
+    try:
+        task_id = uuid.UUID(str(task_raw))
+        user_id = uuid.UUID(str(user_raw))
+    except ValueError:
+        log.warning("focus.session.ended %s names a malformed task or user", event.id)
+        return
+    task = await session.get(Task, task_id)
+    if task is None or (team_raw and str(task.team_id) != str(team_raw)):
+        # a deleted task, or one of another team: focus does not know tasks, so ignore it
+        return
+    minutes = int(data.get("actual_minutes") or data.get("minutes") or 0)
+    await events.record_activity(
+        session,
+        task_id=task.id,
+        team_id=task.team_id,
+        user_id=user_id,
+        action="focused",
+        changes={
+            "focus_minutes": {"from": None, "to": minutes},
+            "session_id": {"from": None, "to": data.get("session_id")},
+            "ended_at": {"from": None, "to": data.get("end_time")},
+        },
+    )
