@@ -76,6 +76,24 @@ class ServiceSettings(BaseSettings):
             self.database_url = to_async_url(self.database_url)
         return self
 
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> ServiceSettings:
+        """In production every connection must be configured: the loopback, password-less
+        defaults that make `make run` work are refused rather than silently used."""
+        if self.environment != "production":
+            return self
+        own = os.environ.get(f"{self.service_name.upper()}_DATABASE_URL")
+        if not (own or os.environ.get("DATABASE_URL")):
+            raise ValueError(
+                "ENVIRONMENT=production needs DATABASE_URL (or "
+                f"{self.service_name.upper()}_DATABASE_URL)"
+            )
+        if "EVENT_BUS_URL" not in os.environ and "event_bus_url" not in self.model_fields_set:
+            raise ValueError("ENVIRONMENT=production needs EVENT_BUS_URL")
+        if "JWKS_URL" not in os.environ and "jwks_url" not in self.model_fields_set:
+            raise ValueError("ENVIRONMENT=production needs JWKS_URL")
+        return self
+
     @cached_property
     def async_database_url(self) -> str:
         assert self.database_url is not None
