@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 from vc_common.ratelimit import Rate
 from vc_common.settings import ServiceSettings
@@ -17,6 +19,8 @@ def parse_rate(text: str) -> Rate | None:
 
 
 class GatewaySettings(ServiceSettings):
+    needs_database: ClassVar[bool] = False  # the gateway keeps no data of its own
+
     service_name: str = "gateway"
 
     gateway_host: str = "127.0.0.1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import model_validator
@@ -49,6 +49,8 @@ class ServiceSettings(BaseSettings):
     """Base settings; each service subclasses it and sets ``service_name``'s default."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+    #: False for a service without a database of its own (the gateway)
+    needs_database: ClassVar[bool] = True
 
     service_name: str = "service"
     environment: Literal["development", "test", "production"] = "development"
@@ -83,7 +85,7 @@ class ServiceSettings(BaseSettings):
         if self.environment != "production":
             return self
         own = os.environ.get(f"{self.service_name.upper()}_DATABASE_URL")
-        if not (own or os.environ.get("DATABASE_URL")):
+        if self.needs_database and not (own or os.environ.get("DATABASE_URL")):
             raise ValueError(
                 "ENVIRONMENT=production needs DATABASE_URL (or "
                 f"{self.service_name.upper()}_DATABASE_URL)"
