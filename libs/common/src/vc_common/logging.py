@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -47,6 +48,21 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(out, default=str).decode()
 
 
+_SECRET_QUERY = re.compile(r"([?&](?:token|access_token|refresh_token)=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """Removes tokens carried in a URL's query (WebSockets take ``?token=``) from log lines,
+    uvicorn's own included: a log file must never be a way to someone's session."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = _SECRET_QUERY.sub(r"\1[redacted]", message)
+            record.args = None
+        return True
+
+
 def setup_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stdout)
     if json:
@@ -56,5 +72,11 @@ def setup_logging(service: str, level: str = "INFO", *, json: bool = True) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    redact = RedactTokens()
+    handler.addFilter(redact)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "aiohttp.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(redact)
     for noisy in ("uvicorn.access", "aiormq", "aio_pika", "nats"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
