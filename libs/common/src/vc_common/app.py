@@ -6,6 +6,9 @@ service's own background work are created in the lifespan and kept on ``app.stat
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -29,9 +32,11 @@ from vc_common.logging import setup_logging
 from vc_common.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from vc_common.requestctx import RequestContextMiddleware
 from vc_common.settings import ServiceSettings
-from vc_common.tables import install_common_tables
+from vc_common.tables import CommonTables, install_common_tables
 from vc_common.telemetry import setup_tracing
-from vc_common.uow import UnitOfWorkMiddleware
+from vc_common.uow import UnitOfWorkMiddleware, purge_idempotency_keys
+
+log = logging.getLogger("vc.app")
 
 Hook = Callable[[FastAPI, AsyncExitStack], Awaitable[None]]
 
@@ -71,8 +76,11 @@ def create_service_app(
                     pool_size=settings.db_pool_size,
                     max_overflow=settings.db_max_overflow,
                     echo=settings.db_echo,
+                    pre_ping=settings.db_pool_pre_ping,
                 )
                 stack.push_async_callback(app.state.db.dispose)
+                if tables is not None:
+                    _start_housekeeping(app.state.db, tables, stack)
             redis = None
             if settings.redis_url:
                 import redis.asyncio as aioredis
@@ -148,6 +156,33 @@ def create_service_app(
         app.add_middleware(UnitOfWorkMiddleware, db=_db, tables=tables, verifier=_verifier)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     return app
+
+
+HOUSEKEEPING_INTERVAL = 3600.0
+
+
+def _start_housekeeping(db: Database, tables: CommonTables, stack: AsyncExitStack) -> None:
+    """Hourly: forget Idempotency-Keys older than their 24 hours (every replica may run it;
+    the DELETE is idempotent)."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL * (0.5 + random.random()))
+            try:
+                async with db.unit_of_work() as session:
+                    purged = await purge_idempotency_keys(session, tables)
+                if purged:
+                    log.info("purged %d expired idempotency keys", purged)
+            except Exception:
+                log.warning("housekeeping failed; retrying next hour", exc_info=True)
+
+    task = asyncio.create_task(loop(), name="housekeeping")
+
+    async def stop() -> None:
+        task.cancel()
+        await asyncio.wait([task], timeout=5)
+
+    stack.push_async_callback(stop)
 
 
 def state(app: Any, name: str) -> Any:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -111,3 +112,32 @@ async def test_error_answers_are_not_stored(live_client: httpx.AsyncClient) -> N
     )
     assert good.status_code == 422
     assert "idempotent-replayed" not in good.headers
+
+
+async def test_expired_idempotency_keys_are_purged(
+    app: Any, db_connection: AsyncConnection
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert, select
+    from vc_common.uow import purge_idempotency_keys
+
+    t = app.state.tables.idempotency_keys
+    now = datetime.now(UTC)
+    await db_connection.execute(
+        insert(t),
+        [
+            {
+                "principal": "anonymous",
+                "key": "old",
+                "fingerprint": "f",
+                "created_at": now - timedelta(hours=25),
+            },
+            {"principal": "anonymous", "key": "fresh", "fingerprint": "f", "created_at": now},
+        ],
+    )
+    async with app.state.db.unit_of_work() as session:
+        assert await purge_idempotency_keys(session, app.state.tables) >= 1
+    keys = {r[0] for r in await db_connection.execute(select(t.c.key))}
+    assert "old" not in keys
+    assert "fresh" in keys
