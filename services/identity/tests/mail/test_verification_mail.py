@@ -109,3 +109,23 @@ async def test_failed_delivery_is_retried_with_backoff(
 async def test_unknown_verification_token_is_422(client: httpx.AsyncClient) -> None:
     resp = await client.post("/api/v1/auth/verify", json={"token": "nope"})
     assert resp.status_code == 422
+
+
+async def test_resend_sends_a_new_link_and_the_old_one_stops_working(
+    mail_client: httpx.AsyncClient, smtp: Any, api: Any
+) -> None:
+    box, _ = smtp
+    acct = await api.signed_in(mail_client)
+    [first] = await wait_for_mail(box, acct.email)
+    resp = await mail_client.post("/api/v1/auth/verify/resend", headers=acct.headers)
+    assert resp.status_code == 202, resp.text
+    mails = await wait_for_mail(box, acct.email, count=2)
+    old, new = token_of(first.get_content()), token_of(mails[-1].get_content())
+    assert old != new
+    assert (await mail_client.post("/api/v1/auth/verify", json={"token": old})).status_code == 422
+    assert (await mail_client.post("/api/v1/auth/verify", json={"token": new})).status_code == 200
+    # verified: nothing more to resend
+    again = await mail_client.post("/api/v1/auth/verify/resend", headers=acct.headers)
+    assert again.status_code == 409
+    # and never without a token
+    assert (await mail_client.post("/api/v1/auth/verify/resend")).status_code == 401

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from vc_common.auth import AuthUser, bearer_token, verifier_of
+from vc_common.auth import AuthUser, CurrentUser, bearer_token, verifier_of
 from vc_common.errors import PROBLEM_RESPONSES, DomainError, Unauthorized
 from vc_common.uow import SessionDep
 
@@ -114,6 +114,16 @@ async def logout(
     """Revoke the refresh token's family and, when presented, the access token."""
     await service.logout(session, revocations, body.refresh_token, bearer)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    caller: CurrentUser, session: SessionDep, settings: SettingsDep, limiter: LimiterDep
+) -> Response:
+    """Mail the caller a new verification link (the previous one stops working); 409 when the
+    address is already verified; at most 3 an hour."""
+    await service.resend_verification(session, settings, limiter, caller.id)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
 @router.post("/verify", response_model=UserRead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -9,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.auth import AuthUser, RevocationStore
 from vc_common.db import Database
-from vc_common.errors import Conflict, Invalid, Unauthorized
+from vc_common.errors import Conflict, Invalid, NotFound, Unauthorized
 from vc_common.ids import uuid7
 from vc_common.ratelimit import Rate, RateLimiter, enforce
 
@@ -54,6 +55,20 @@ async def new_verification(session: AsyncSession, settings: Settings, user: User
         public_url=settings.public_url,
         ttl_hours=settings.verification_token_ttl_hours,
     )
+
+
+async def resend_verification(
+    session: AsyncSession, settings: Settings, limiter: RateLimiter, user_id: uuid.UUID
+) -> None:
+    """A new verification mail for the caller (the previous link stops working). Limited to a
+    few an hour per user so the route cannot be used to flood someone's inbox."""
+    await enforce(limiter, f"verify-resend:{user_id}", Rate.parse("3/hour"))
+    user = await users.get(session, user_id, for_update=True)
+    if user is None or not user.is_active:
+        raise NotFound("No such user.")
+    if user.profile.is_verified:
+        raise Conflict("This e-mail address is already verified.")
+    await new_verification(session, settings, user)
 
 
 async def register(
