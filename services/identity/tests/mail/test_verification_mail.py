@@ -129,3 +129,28 @@ async def test_resend_sends_a_new_link_and_the_old_one_stops_working(
     assert again.status_code == 409
     # and never without a token
     assert (await mail_client.post("/api/v1/auth/verify/resend")).status_code == 401
+
+
+async def test_expired_refresh_tokens_and_old_mails_are_purged(
+    app: Any, client: httpx.AsyncClient, api: Any, db_connection: AsyncConnection
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from identity.mail.sender import purge_expired
+
+    acct = await api.signed_in(client)
+    count = text("SELECT count(*) FROM refresh_tokens WHERE user_id = :u")
+    assert (await db_connection.execute(count, {"u": acct.id})).scalar() == 1
+    # a month and two days from now the token (30 days) is a day past its expiry
+    later = datetime.now(UTC) + timedelta(days=32)
+    await db_connection.execute(
+        text("UPDATE mail_outbox SET sent_at = now() WHERE to_address = :a"), {"a": acct.email}
+    )
+    tokens, mails = await purge_expired(app.state.db, now=later)
+    assert tokens >= 1
+    assert mails >= 1
+    assert (await db_connection.execute(count, {"u": acct.id})).scalar() == 0
+    # and today nothing current is touched
+    fresh = await api.signed_in(client)
+    await purge_expired(app.state.db)
+    assert (await db_connection.execute(count, {"u": fresh.id})).scalar() == 1

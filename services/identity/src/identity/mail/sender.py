@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -14,10 +15,10 @@ from email.utils import make_msgid
 
 import aiosmtplib
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from vc_common.db import Database
 
-from identity.models import MailOutbox
+from identity.models import MailOutbox, RefreshToken
 from identity.settings import Settings
 
 log = logging.getLogger("identity.mail")
@@ -96,8 +97,36 @@ async def send_pending(db: Database, settings: Settings) -> int:
     return sent
 
 
+PURGE_EVERY = 3600.0
+
+
+async def purge_expired(db: Database, now: datetime | None = None) -> tuple[int, int]:
+    """Forget refresh tokens a day past their expiry (reuse detection no longer needs them:
+    an expired token is refused anyway) and mails sent or dead for a week."""
+    now = now or datetime.now(UTC)
+    async with db.unit_of_work() as session:
+        tokens = await session.execute(
+            delete(RefreshToken).where(RefreshToken.expires_at < now - timedelta(days=1))
+        )
+        mails = await session.execute(
+            delete(MailOutbox).where(
+                func.coalesce(MailOutbox.sent_at, MailOutbox.dead_at) < now - timedelta(days=7)
+            )
+        )
+    return int(getattr(tokens, "rowcount", 0) or 0), int(getattr(mails, "rowcount", 0) or 0)
+
+
 async def run_sender(db: Database, settings: Settings, stop: asyncio.Event) -> None:
+    last_purge = 0.0
     while not stop.is_set():
+        if time.monotonic() - last_purge > PURGE_EVERY:
+            last_purge = time.monotonic()
+            try:
+                tokens, mails = await purge_expired(db)
+                if tokens or mails:
+                    log.info("purged %d expired refresh tokens and %d old mails", tokens, mails)
+            except Exception:
+                log.warning("purge failed; retrying in an hour", exc_info=True)
         try:
             sent = await send_pending(db, settings)
         except Exception:  # the loop must survive a database hiccup
