@@ -38,6 +38,13 @@ class Settings(ServiceSettings):
     chat_gap_wait: float = 0.2
     # At most this many events are replayed on resume; beyond, the client gets {"type":"resync"}.
     chat_resume_limit: int = 5000
+    # A socket lives as long as its access token: it is closed (4401) at the token's ``exp``
+    # unless the client sends {"type":"auth","token":...} first. {"type":"auth.expiring"} is
+    # pushed this many seconds before.
+    chat_token_expiry_warning: float = 60.0
+    # Every socket's token is checked against the revocation store (logout, password change,
+    # deactivation) this often, and on every client frame; a revoked one is closed (4401).
+    chat_revocation_check_interval: float = 30.0
 
     @property
     def fanout_kind(self) -> Literal["nats", "redis", "local"]:

@@ -3,9 +3,11 @@
 The handshake is answered only after the token is verified and the caller's membership of the
 room's team is checked: otherwise it is refused with an HTTP problem+json (401 bad token, 404
 unknown room or not a member, 422 unknown ``since``), which the gateway passes on unchanged.
-Afterwards the server sends the frames documented in the README; sockets it closes get 4403 (no
-longer a member), 4404 (room or team deleted), 4408 (no heartbeat), 1013 (too far behind), 1012
-(server restart).
+Afterwards the server sends the frames documented in the README; sockets it closes get 4401
+(token expired or revoked: the socket lives as long as its token, extended by
+``{"type":"auth","token":...}`` frames, see :mod:`chat.realtime.session`), 4403 (no longer a
+member, or an ``auth`` frame for another user), 4404 (room or team deleted), 4408 (no
+heartbeat), 1013 (too far behind), 1012 (server restart).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from chat.messages import repository as messages_repo
 from chat.messages import service as messages
 from chat.messages.schemas import MessageCreate, message_json
 from chat.realtime.hub import Connection, Hub
+from chat.realtime.session import SocketAuth
 from chat.rooms.service import room_for
 
 log = logging.getLogger("chat.ws")
@@ -110,16 +113,26 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
         await websocket.close(code=code, reason=reason)
 
     conn.send_text, conn.close = send_text, close
+    settings = app.state.settings
+    auth = SocketAuth(
+        conn,
+        app.state.verifier,
+        user,
+        warning=settings.chat_token_expiry_warning,
+        check_interval=settings.chat_revocation_check_interval,
+    )
     writer = asyncio.create_task(conn.writer(), name=f"ws-writer-{conn.id}")
+    auth.start()
     try:
         await hub.join(conn, since_seq)
-        await _receive_loop(websocket, conn, hub, db, user)
+        await _receive_loop(websocket, conn, hub, db, auth)
     except WebSocketDisconnect:
         pass
     except Exception:
         log.exception("socket of room %s failed", rid)
         conn.kill(1011, "internal error")
     finally:
+        await auth.stop()
         await hub.leave(conn)
         if conn.close_code is not None:
             with contextlib.suppress(BaseException):
@@ -141,7 +154,7 @@ async def _seq_of(session: Any, room_id: uuid.UUID, since: str) -> int:
 
 
 async def _receive_loop(
-    ws: WebSocket, conn: Connection, hub: Hub, db: Database, user: AuthUser
+    ws: WebSocket, conn: Connection, hub: Hub, db: Database, auth: SocketAuth
 ) -> None:
     settings = ws.app.state.settings
     rate = Rate.parse(settings.chat_message_rate)
@@ -160,10 +173,20 @@ async def _receive_loop(
         except orjson.JSONDecodeError:
             conn.send(_error(DomainError("The frame is not valid JSON.")))
             continue
+        if kind == "auth":  # a fresh token: verified (revocation included) instead of the old
+            try:
+                await auth.refresh(frame.get("token"))
+            except DomainError as exc:
+                conn.send(_error(exc))
+                if auth.expired() or await auth.revoked():
+                    return
+            continue
+        if not await auth.still_valid():  # expired or revoked: closed, the frame is dropped
+            return
         if kind == "ping":
             conn.send(_json({"type": "pong"}))
         elif kind == "message":
-            await _post(ws, conn, hub, db, user, rate, frame)
+            await _post(ws, conn, hub, db, auth.user, rate, frame)
         elif kind == "resume":
             try:
                 async with db.unit_of_work() as session:
@@ -174,7 +197,9 @@ async def _receive_loop(
             await hub.replay(conn, seq)
         else:
             conn.send(
-                _error(DomainError("Unknown frame type; send `message`, `resume` or `ping`."))
+                _error(
+                    DomainError("Unknown frame type; send `message`, `resume`, `auth` or `ping`.")
+                )
             )
 
 
