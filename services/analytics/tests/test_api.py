@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -12,16 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from analytics.__main__ import _rebuild
 from analytics.consumers import consumer
 from analytics.models import Base, TeamActivity, TeamAnalytics, UserAnalytics
-from sqlalchemy import delete, inspect, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from vc_common.db import Database
 from vc_common.ids import uuid7
-from vc_common.testing.plugin import TestUser, alembic, create_database, drop_database
+from vc_common.testing.migrations import check_migrations
+from vc_common.testing.plugin import TestUser
 
 from .conftest import Deliver, make_event
 from .events import (
@@ -342,37 +340,5 @@ async def test_rebuild_command(database_url: str, make_user: Any) -> None:
         await db.dispose()
 
 
-async def test_migrations_up_down_up() -> None:
-    name = f"test_analytics_migrations_{os.getpid()}"
-    url = await create_database(name)
-    engine = create_async_engine(url)
-    try:
-        await alembic(ALEMBIC_INI, url, "upgrade", "head")
-        async with engine.connect() as conn:
-            diff: list[Any] = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
-            )
-            assert diff == []
-        await alembic(ALEMBIC_INI, url, "downgrade", "base")
-        async with engine.connect() as conn:
-            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
-            assert set(tables) <= {"alembic_version"}
-        await alembic(ALEMBIC_INI, url, "upgrade", "head")
-        async with engine.connect() as conn:
-            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
-            assert {
-                "team_analytics",
-                "user_analytics",
-                "team_activity",
-                "analytics_events",
-                "meeting_attendance",
-                "user_timezones",
-                "team_members",
-                "deleted_teams",
-                "outbox",
-                "inbox",
-                "idempotency_keys",
-            } <= set(tables)
-    finally:
-        await engine.dispose()
-        await drop_database(name)
+async def test_every_migration_up_and_down_and_head_matches_the_models() -> None:
+    await check_migrations("analytics", ALEMBIC_INI, Base.metadata)

@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import jwt
@@ -58,8 +59,8 @@ async def revocations() -> AsyncIterator[RedisRevocationStore]:
     await client.aclose()
 
 
-def claims(token: str) -> dict[str, object]:
-    decoded: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+def claims(token: str) -> dict[str, Any]:
+    decoded: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return decoded
 
 
@@ -76,7 +77,7 @@ async def test_expiring_token_is_announced_then_closed_4401(
 ) -> None:
     room = await create_room(auth_server.http, team)
     token = short_token(signer, team.member, ttl=3)
-    exp = claims(token)["exp"]
+    exp = int(claims(token)["exp"])
     async with connect(auth_server.ws(room, token)) as ws:
         warned = await recv(ws, kind="auth.expiring", within=5)
         assert warned == {"type": "auth.expiring", "exp": exp}

@@ -63,3 +63,13 @@ async def test_upgrade_downgrade_upgrade() -> None:
         assert await tables(url) == up
     finally:
         await drop_database(name)
+
+
+async def test_every_migration_up_and_down_and_head_matches_the_models() -> None:
+    from tasks.models import Base
+    from vc_common.testing.migrations import check_migrations
+
+    # the trigram search index exists only where the server has pg_trgm (not in make run's)
+    await check_migrations(
+        "tasks", ALEMBIC_INI, Base.metadata, extra_indexes=frozenset({"ix_tasks_search_trgm"})
+    )
