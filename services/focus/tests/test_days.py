@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from focus.days import elapsed_minutes, is_valid_timezone, split_minutes, zone
+from focus.days import elapsed_minutes, split_minutes, zone
+from vc_common.timezones import is_valid_timezone
 
 
 def utc(value: str) -> datetime:

@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_TIMEZONE = "UTC"
+from vc_common.timezones import DEFAULT_TIMEZONE
+
 _MINUTE = timedelta(minutes=1)
 _HALF_MINUTE = timedelta(seconds=30)
 
@@ -26,16 +27,6 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def is_valid_timezone(name: object) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 64:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def elapsed_minutes(start: datetime, end: datetime) -> int:

@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_TIMEZONE = "UTC"
+from vc_common.timezones import DEFAULT_TIMEZONE
 
 TASK_COMPLETED = "tasks.task.completed"
 FOCUS_ENDED = "focus.session.ended"
@@ -82,14 +82,6 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def is_valid_timezone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def parse_time(value: Any) -> datetime | None:

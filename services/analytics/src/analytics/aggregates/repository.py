@@ -22,8 +22,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from vc_common.ids import uuid7
+from vc_common.timezones import DEFAULT_TIMEZONE
 
-from analytics.aggregates.effects import DEFAULT_TIMEZONE, Attendance, Effects
+from analytics.aggregates.effects import Attendance, Effects
 from analytics.models import (
     AnalyticsEvent,
     MeetingAttendance,

@@ -12,15 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from vc_common.errors import Invalid
 from vc_common.events.envelope import CloudEvent
+from vc_common.timezones import user_timezone_of
 
 from analytics.aggregates import repository as repo
 from analytics.aggregates.effects import (
-    DEFAULT_TIMEZONE,
     REBUILD_MARGIN,
     Effects,
     credited_user,
     effects_of,
-    is_valid_timezone,
     occurred_at,
     team_of,
 )
@@ -101,18 +100,10 @@ def flush_pending(session: Session) -> None:
 
 
 async def set_user_timezone(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    try:
-        user_id = uuid.UUID(str(data.get("user_id") or event.subject))
-    except ValueError:
-        log.warning("%s %s without a user id ignored", event.type, event.id)
+    stated = user_timezone_of(event)
+    if stated is None:
         return
-    if "timezone" not in data:
-        return
-    timezone = data.get("timezone") or DEFAULT_TIMEZONE
-    if not is_valid_timezone(timezone):
-        log.warning("unknown timezone %r for user %s ignored", timezone, user_id)
-        return
+    user_id, timezone = stated
     await flush_now(session)  # events before this one in the batch keep the old zone
     await repo.upsert_timezone(session, user_id, timezone, event.time)
 

@@ -11,13 +11,12 @@ keep their totals (each session remembers the zone it was counted in).
 from __future__ import annotations
 
 import logging
-import uuid
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.events.envelope import CloudEvent
+from vc_common.timezones import user_timezone_of
 
-from focus.days import DEFAULT_TIMEZONE, is_valid_timezone
 from focus.models import UserTimezone
 from focus.users.repository import upsert_timezone
 
@@ -27,18 +26,10 @@ USER_EVENTS = ("identity.user.registered", "identity.user.updated")
 
 
 async def on_user_event(session: AsyncSession, event: CloudEvent) -> None:
-    data = event.data
-    try:
-        user_id = uuid.UUID(str(data.get("user_id") or event.subject))
-    except ValueError:
-        log.warning("%s %s without a user id ignored", event.type, event.id)
+    stated = user_timezone_of(event)
+    if stated is None:
         return
-    if "timezone" not in data:
-        return
-    timezone = data.get("timezone") or DEFAULT_TIMEZONE
-    if not is_valid_timezone(timezone):
-        log.warning("unknown timezone %r for user %s ignored", timezone, user_id)
-        return
+    user_id, timezone = stated
     await upsert_timezone(session, user_id, timezone, event.time)
 
 

@@ -9,8 +9,8 @@ from typing import cast
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.timezones import DEFAULT_TIMEZONE
 
-from focus.days import DEFAULT_TIMEZONE
 from focus.models import UserTimezone
 
 
