@@ -1,49 +1,93 @@
-"""``make bench``: every benchmark of the platform, one after the other, each printing its figures.
+"""``make bench``: every benchmark of the platform, one after the other, then one summary.
 
-Benchmarks that measure the running platform expect ``make run`` in another terminal (gateway on
-``GATEWAY_URL``, default http://127.0.0.1:8000). Run one alone with ``python -m bench.<name>``.
-Targets live here, never in timed unit tests.
+Each bench prints its absolute figures beside an anchor measured in the same run (see
+:mod:`bench.harness`) and "met"/"missed" for each of its targets. ``python -m bench`` exits
+non-zero when any target was missed or any bench failed or exited non-zero.
+
+``python -m bench --quick`` (``make bench ARGS=--quick``): small counts and short phases, to
+check in a minute or two that every bench runs; its figures are a smoke check, not results.
+
+Benchmarks that measure the running platform expect ``make run`` in another terminal; they find
+its gateway where ``make run`` puts it (``GATEWAY_URL``, else platform.toml's gateway port moved
+by ``PORT_BASE``/``GATEWAY_PORT``). The others start what they measure themselves. Run one alone
+with ``python -m bench.<name>`` (or ``python -m bench <name> ...``).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
+import os
 import sys
 import time
 
-BENCHES = ["events_bench", "analytics_bench", "gateway_bench", "tasks_bench", "chat_bench"]
+from bench import harness
+
+BENCHES = [
+    "events_bench",
+    "analytics_bench",
+    "gateway_bench",
+    "tasks_bench",
+    "chat_bench",
+    "integrations_bench",
+    "notifications_bench",
+    "meetings_bench",
+    "calendar_bench",
+    "files_bench",
+    "realtime_bench",
+    "web_bench",
+]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench")
+def run_one(name: str, module: object) -> bool:
+    """Run a bench's ``main``; True when it finished with exit status 0."""
+    main = module.main  # type: ignore[attr-defined]
+    saved = sys.argv
+    sys.argv = [f"bench.{name}"]
+    try:
+        params = inspect.signature(main).parameters
+        code = main([]) if params else main()
+    except SystemExit as exc:
+        code = exc.code
+        if isinstance(code, str):  # SystemExit("why"): say why
+            print(f"!! {name}: {code}")
+    except Exception as exc:
+        print(f"!! {name} failed: {type(exc).__name__}: {exc}")
+        return False
+    finally:
+        sys.argv = saved
+    return code in (0, None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"which to run (default all: {BENCHES})")
-    args = parser.parse_args()
-    failed = []
+    parser.add_argument(
+        "--quick", action="store_true", help="small counts, short phases (a smoke check)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        harness.QUICK = True
+        os.environ["BENCH_QUICK"] = "1"  # for benches run in child processes
+    failed: list[str] = []
+    print(f"bench: load average {harness.loadavg()}, {os.cpu_count()} cores")
     for name in args.names or BENCHES:
+        name = name.removeprefix("bench.").removesuffix(".py")
         try:
             module = importlib.import_module(f"bench.{name}")
-        except ModuleNotFoundError:
-            print(f"== {name}: not present, skipped")
-            continue
-        print(f"\n== {name}")
-        started = time.perf_counter()
-        try:
-            saved, sys.argv = sys.argv, [f"bench.{name}"]
-            try:
-                module.main()
-            finally:
-                sys.argv = saved
-        except SystemExit as exc:
-            if exc.code not in (0, None):
-                failed.append(name)
-        except Exception as exc:
-            print(f"!! {name} failed: {type(exc).__name__}: {exc}")
+        except ModuleNotFoundError as exc:
+            print(f"== {name}: cannot import ({exc}); counted as failed")
             failed.append(name)
-        print(f"== {name} took {time.perf_counter() - started:.1f}s")
-    if failed:
-        print(f"\nfailed: {', '.join(failed)}")
-    return 1 if failed else 0
+            continue
+        print(f"\n== {name}", flush=True)
+        started = time.perf_counter()
+        if not run_one(name, module):
+            failed.append(name)
+        print(f"== {name} took {time.perf_counter() - started:.1f}s", flush=True)
+    text, code = harness.summary(harness.REPORTS, failed)
+    print(text)
+    return code
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ Measured:
   (up to 500) per transaction, like the broker consumer's pull loop; the time from the task's
   completion (the event's creation) to the committed aggregate, p50/p99 (no broker hop).
 
-Targets: ≥ 3,000 events/s; p99 < 250 ms at 500 events/s. Bounded: well under 60 s.
+Targets: ≥ 10,000 events/s; p99 < 250 ms at 500 events/s. Bounded: well under 60 s.
 """
 
 from __future__ import annotations
@@ -36,10 +36,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-TARGET_RATE = 3000.0
+from bench.harness import Report, quick
+
+TARGET_RATE = 10_000.0  # issue 21
 TARGET_P99_MS = 250.0
 ROOT = Path(__file__).resolve().parents[1]
-ALEMBIC_INI = ROOT / "services" / "analytics" / "alembic.ini"
 
 
 @dataclass
@@ -135,12 +136,20 @@ async def bench_batch(
 ) -> Row:
     done = 0
     errors = 0
-    deadline = time.perf_counter() + seconds
+    deadline = 0.0  # set when the clock starts
+
+    # the events are made before the clock starts: generating them (pydantic, uuid7) was a
+    # third of the measured time in the profile, and it is not ingestion
+    per_loop = max(1, -(-limit // (loops * batch)))
+    ready = [
+        [[gen.event(p, loops) for _ in range(batch)] for _ in range(per_loop)] for p in range(loops)
+    ]
 
     async def loop(p: int) -> None:
         nonlocal done, errors
-        while time.perf_counter() < deadline and done < limit:
-            events = [gen.event(p, loops) for _ in range(batch)]
+        for events in ready[p]:
+            if time.perf_counter() >= deadline or done >= limit:
+                break
             try:
                 done += sum(await consumer.handle_batch(db, events))
             except Exception as exc:
@@ -148,6 +157,7 @@ async def bench_batch(
                 print(f"batch failed: {exc!r}", file=sys.stderr)
 
     t0 = time.perf_counter()
+    deadline = t0 + seconds
     await asyncio.gather(*(loop(p) for p in range(loops)))
     return Row(f"batch ({loops} loops x {batch})", done, time.perf_counter() - t0, errors=errors)
 
@@ -260,19 +270,24 @@ async def check_totals(db: Any) -> tuple[int, int]:
 async def run(database_url: str) -> int:
     from analytics.consumers import consumer
     from vc_common.db import Database
+    from vc_common.migrations import migrate
     from vc_common.settings import to_async_url
-    from vc_common.testing.plugin import alembic, create_database, drop_database
+    from vc_common.testing.plugin import create_database, drop_database
 
     os.environ["DATABASE_URL"] = database_url
     name = f"bench_analytics_{os.getpid()}"
     url = await create_database(name)
     rows: list[Row] = []
     try:
-        await alembic(ALEMBIC_INI, url, "upgrade", "head")
+        await migrate("analytics", url)
         db = Database(to_async_url(url), pool_size=20, max_overflow=4)
         gen = Generator()
         try:
-            rows.append(await bench_batch(db, consumer, gen))
+            rows.append(
+                await bench_batch(
+                    db, consumer, gen, limit=int(quick(40_000, 4_000)), seconds=quick(8.0, 3.0)
+                )
+            )
             rows.append(await bench_single(db, consumer, gen))
             rows.append(await bench_latency(db, consumer, gen))
             logged, _ = await check_totals(db)
@@ -292,12 +307,18 @@ async def run(database_url: str) -> int:
         )
     best = max(r.per_second for r in rows[:2])
     p99 = rows[2].p99_ms or float("inf")
-    print(
-        f"\ntarget ≥ {TARGET_RATE:.0f} events/s: {'met' if best >= TARGET_RATE else 'MISSED'}"
-        f" ({best:.0f}); p99 < {TARGET_P99_MS:.0f} ms at 500/s: "
-        f"{'met' if p99 < TARGET_P99_MS else 'MISSED'} ({p99:.1f} ms)"
+    report = Report("analytics_bench")
+    report.target(
+        "analytics ingestion into aggregates (best)",
+        best,
+        ">=",
+        TARGET_RATE,
+        "events/s",
+        note="inbox + raw log + upserts committed together: exactly once",
     )
-    return 0 if best >= TARGET_RATE and p99 < TARGET_P99_MS else 1
+    report.target("completion → aggregate p99 at 500/s", p99, "<", TARGET_P99_MS, "ms")
+    report.note("no bare-SQL anchor yet: the absolute target only")
+    return report.finish()
 
 
 def main(argv: list[str] | None = None) -> int:

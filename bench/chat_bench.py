@@ -49,6 +49,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from bench.harness import gateway_url
+
 PASSWORD = "bench-password-123"
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -402,7 +404,9 @@ async def run(args: argparse.Namespace) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.chat_bench")
-    parser.add_argument("--gateway", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"))
+    parser.add_argument(
+        "--gateway", default=gateway_url(), help="default: where `make run` puts it"
+    )
     parser.add_argument(
         "--chat-port",
         type=int,

@@ -39,7 +39,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,8 +52,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from vc_common.ports import free_port
+
+from bench.harness import Report, quick
+from bench.harness import gateway_url as gateway_url_default
 
 ME_PATH = "/api/v1/users/me"
+TARGET_SERVICE_RATIO = 0.7  # identity's authenticated one-row read vs the bare app
+TARGET_GATEWAY_RATIO = 0.85  # through the gateway vs direct
 
 
 @dataclass
@@ -348,6 +353,7 @@ def run(
     token: str | None = None,
     pids: dict[str, int] | None = None,
     mode: str = "platform",
+    bare_url: str | None = None,
 ) -> dict[str, Any]:
     """Measure both targets with the same token, back to back, ``rounds`` times: every round's
     figures, the median ratio gateway/direct, and the round closest to it as the headline."""
@@ -363,24 +369,43 @@ def run(
     }
     direct_pids = {k: v for k, v in pids.items() if k != "gateway"}
     done: list[dict[str, Any]] = []
+    bare_pids = {"bare": pids["bare"]} if "bare" in pids else {}
+    direct_pids.pop("bare", None)
+    gateway_pids = {k: v for k, v in pids.items() if k != "bare"}
     for _ in range(max(1, rounds)):
+        # the anchor first, then the service, then through the gateway: back to back
+        bare = (
+            measure("bare", bare_url.rstrip("/") + ME_PATH, token, pids=bare_pids, **kw)
+            if bare_url
+            else None
+        )
         direct = measure(
             "direct", identity_url.rstrip("/") + ME_PATH, token, pids=direct_pids, **kw
         )
-        gateway = measure("gateway", gateway_url.rstrip("/") + ME_PATH, token, pids=pids, **kw)
-        done.append(
-            {
-                "direct": asdict(direct),
-                "gateway": asdict(gateway),
-                "ratio": gateway.rps / direct.rps if direct.rps else 0.0,
-                "loadavg": loadavg(),
-            }
+        gateway = measure(
+            "gateway", gateway_url.rstrip("/") + ME_PATH, token, pids=gateway_pids, **kw
         )
+        rnd = {
+            "direct": asdict(direct),
+            "gateway": asdict(gateway),
+            "ratio": gateway.rps / direct.rps if direct.rps else 0.0,
+            "loadavg": loadavg(),
+        }
+        if bare is not None:
+            rnd["bare"] = asdict(bare)
+            rnd["ratio_bare"] = direct.rps / bare.rps if bare.rps else 0.0
+        done.append(rnd)
     ratios = sorted(r["ratio"] for r in done)
     mid = len(ratios) // 2
     median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
     headline = min(done, key=lambda r: abs(r["ratio"] - median))
+    extra: dict[str, Any] = {}
+    if bare_url:
+        bares = sorted(r["ratio_bare"] for r in done)
+        extra["ratio_bare"] = bares[mid] if len(bares) % 2 else (bares[mid - 1] + bares[mid]) / 2
+        extra["bare"] = headline["bare"]
     return {
+        **extra,
         "mode": mode,
         "direct": headline["direct"],
         "gateway": headline["gateway"],
@@ -408,17 +433,20 @@ def report(result: dict[str, Any]) -> str:
         f"{'errors':>6}  {'CPU us/request':<34} {'ratio':>5}  load avg",
     ]
     for i, rnd in enumerate(result.get("rounds") or [result], 1):
-        for key in ("direct", "gateway"):
+        for key in ("bare", "direct", "gateway"):
+            if key not in rnd:
+                continue
             r = rnd[key]
             cpu = ", ".join(f"{k} {v:.0f}" for k, v in r.get("cpu_us", {}).items()) or "n/a"
-            ratio = f"{rnd['ratio']:.2f}" if key == "gateway" else ""
+            ratio = {"gateway": f"{rnd['ratio']:.2f}", "direct": f"{rnd.get('ratio_bare', 0):.2f}"}
+            ratio = ratio.get(key, "") if key != "direct" or "bare" in rnd else ""
             load = rnd.get("loadavg", "") if key == "gateway" else ""
             lines.append(
                 f"{i:<5} {key:<8} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
                 f"{r['requests']:>9} {r['errors']:>6}  {cpu:<34} {ratio:>5}  {load}"
             )
     lines.append(f"load: {result['direct']['tool']}")
-    lines.append(f"ratio gateway/direct (median of rounds): {result['ratio']:.2f} (target >= 0.80)")
+    lines.append("ratio column: direct = identity / bare app, gateway = gateway / direct")
     errors = any(
         rnd[k]["errors"] for rnd in result.get("rounds") or [result] for k in ("direct", "gateway")
     )
@@ -522,10 +550,7 @@ def standin_app() -> Any:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+_free_port = free_port
 
 
 def _root() -> Path:
@@ -539,6 +564,8 @@ def _gateway_env(tmp: str, gw_port: int, ident_port: int) -> dict[str, str]:
         f'[gateway]\napp = "gateway.app:create_app"\nport = {gw_port}\n\n'
         f'[services.identity]\napp = "identity.app:create_app"\nport = {ident_port}\n'
         'routes = ["/api/v1/auth/**", "/api/v1/users/**", "/.well-known/jwks.json"]\n'
+        'public = ["POST /api/v1/auth/register", "POST /api/v1/auth/login", '
+        '"GET /.well-known/jwks.json"]\n'
     )
     env = {
         **os.environ,
@@ -588,8 +615,11 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
-def _wait_all(procs: dict[str, subprocess.Popen[bytes]], urls: dict[str, str]) -> None:
-    deadline = time.monotonic() + 40.0
+def _wait_all(
+    procs: dict[str, subprocess.Popen[bytes]], urls: dict[str, str], limit: float = 120.0
+) -> None:
+    # generous: on a busy 2-core machine importing a service can take 10-40 s of wall time
+    deadline = time.monotonic() + limit
     for name, url in urls.items():
         while True:
             if procs[name].poll() is not None:
@@ -598,7 +628,7 @@ def _wait_all(procs: dict[str, subprocess.Popen[bytes]], urls: dict[str, str]) -
                 if _get_status(url) == 200:
                     break
             if time.monotonic() > deadline:
-                raise SystemExit(f"{url} not ready after 40 s")
+                raise SystemExit(f"{url} not ready after {limit:.0f} s")
             time.sleep(0.1)
 
 
@@ -675,15 +705,14 @@ def identity_platform(base_url: str) -> Any:
             # No SMTP server here: the registration's e-mail would be retried in the background.
             env["MAIL_SENDER_ENABLED"] = "false"
             env["LOG_LEVEL"] = "WARNING"
-            ini = _root() / "services" / "identity" / "alembic.ini"
             subprocess.run(
-                [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+                [sys.executable, "-m", "vc_common.migrations", "identity", "upgrade", "head"],
                 env=env,
                 cwd=_root(),
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                timeout=60,
+                timeout=300,  # minutes of wall time when the machine is saturated
             )
             procs = {
                 "identity": _uvicorn("identity.app:create_app", ident_port, env),
@@ -691,6 +720,7 @@ def identity_platform(base_url: str) -> Any:
                     [sys.executable, "-m", "gateway"], env=env, cwd=_root()
                 ),
             }
+            bare_port = _free_port()
             try:
                 _wait_all(
                     procs,
@@ -699,10 +729,19 @@ def identity_platform(base_url: str) -> Any:
                         "gateway": f"http://127.0.0.1:{gw_port}/livez",
                     },
                 )
+                # the anchor: the same query on the same database, same uvicorn settings
+                bare_env = {
+                    **env,
+                    "BARE_DATABASE_URL": db_url,
+                    "BARE_JWKS_URL": f"http://127.0.0.1:{ident_port}/.well-known/jwks.json",
+                }
+                procs["bare"] = _uvicorn("bench.bare_app:create_app", bare_port, bare_env)
+                _wait_all(procs, {"bare": f"http://127.0.0.1:{bare_port}/readyz"})
                 yield (
                     f"http://127.0.0.1:{gw_port}",
                     f"http://127.0.0.1:{ident_port}",
                     {name: p.pid for name, p in procs.items()},
+                    f"http://127.0.0.1:{bare_port}",
                 )
             finally:
                 _stop(list(procs.values()))
@@ -722,9 +761,15 @@ def main(argv: list[str] | None = None) -> int:
         help="a running gateway (with --identity: measure that platform, start nothing)",
     )
     parser.add_argument("--identity", help="a running identity service (with --gateway)")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per target and round")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds per target and round")
-    parser.add_argument("--rounds", type=int, default=2, help="direct then gateway, N times")
+    parser.add_argument(
+        "--duration", type=float, default=quick(5.0, 2.0), help="seconds per target and round"
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=quick(1.0, 0.5), help="seconds per target and round"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=int(quick(3, 1)), help="bare, direct, gateway, N times"
+    )
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads, or load generator processes"
@@ -747,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     started = time.perf_counter()
     if args.gateway or args.identity:
-        gateway_url = args.gateway or os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000")
+        gateway_url = args.gateway or gateway_url_default()
         identity_url = args.identity or os.environ.get("IDENTITY_URL", "http://127.0.0.1:8101")
         try:
             result = run(gateway_url, identity_url, mode="running platform", **kw)
@@ -756,8 +801,15 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             raise SystemExit(f"cannot reach {gateway_url} / {identity_url}: {exc}") from exc
     elif not args.standin and postgres_reachable(db := bench_database_url()):
-        with identity_platform(db) as (gw_url, ident_url, pids):
-            result = run(gw_url, ident_url, pids=pids, mode="self-contained, real identity", **kw)
+        with identity_platform(db) as (gw_url, ident_url, pids, bare_url):
+            result = run(
+                gw_url,
+                ident_url,
+                pids=pids,
+                mode="self-contained, real identity",
+                bare_url=bare_url,
+                **kw,
+            )
     else:
         if not args.standin:
             print(f"(no PostgreSQL at {bench_database_url()}: stand-in identity instead)")
@@ -767,7 +819,33 @@ def main(argv: list[str] | None = None) -> int:
     print(
         orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() if args.json else report(result)
     )
-    return 0
+    rep = Report("gateway_bench")
+    direct_rps, gateway_rps = result["direct"]["rps"], result["gateway"]["rps"]
+    if "bare" in result:
+        rep.figure("bare FastAPI+asyncpg GET /users/me", result["bare"]["rps"], "req/s")
+        rep.target(
+            "identity GET /users/me / bare app (median)",
+            result["ratio_bare"],
+            ">=",
+            TARGET_SERVICE_RATIO,
+            "x",
+            anchor=("bare FastAPI+asyncpg", result["bare"]["rps"]),
+            note=f"identity {direct_rps:.0f} req/s",
+        )
+    else:
+        rep.note(f"no bare-app anchor in {result['mode']} mode (it needs the database)")
+    rep.figure("identity GET /users/me direct", direct_rps, "req/s")
+    rep.target(
+        "gateway / direct (median of rounds)",
+        result["ratio"],
+        ">=",
+        TARGET_GATEWAY_RATIO,
+        "x",
+        anchor=("direct", direct_rps),
+        note=f"gateway {gateway_rps:.0f} req/s",
+    )
+    rep.note("nginx in front of the same service: not measured (not installed here)")
+    return rep.finish()
 
 
 if __name__ == "__main__":

@@ -1,19 +1,80 @@
-"""Render docker-compose.yml and deploy/k8s/*.yaml from platform.toml, so that adding a service
-to platform.toml is the only step: `uv run python deploy/render.py`. A test checks the rendered
-files are current."""
+"""Render docker-compose.yml and the Kubernetes manifests (deploy/k8s: the Kustomize base, the
+``dev`` and ``prod`` overlays and each overlay fully rendered, see deploy/kube.py) from
+platform.toml, so that adding a service to platform.toml is the only step:
+`uv run python deploy/render.py` (`--check` fails when a rendered file is stale; a test runs it).
+
+Every deployable is built from the one recipe, deploy/Dockerfile, with three build arguments
+read from here: ``PACKAGE`` (the workspace member, ``vc-<name>``), ``SERVICE`` and ``START``
+(the command the container runs). Compose and Kubernetes run exactly what the image holds:
+tests/test_deploy.py checks the commands, migrations, ports and probes against the image layout.
+"""
 
 from __future__ import annotations
 
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import kube  # deploy/kube.py: the manifests as data
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGE = "ghcr.io/virtualcoworking/{name}:latest"
+HEADER = "# Rendered by deploy/render.py from platform.toml; do not edit by hand.\n"
+PORT = 8000  # every container listens here (the Dockerfile's PORT and EXPOSE)
+
+
+@dataclass(frozen=True)
+class Deployable:
+    name: str
+    package: str  # the workspace member that the image installs
+    start: str  # the container's command
+    database: bool
+    gateway: bool = False
+
+    @property
+    def migrate(self) -> str | None:
+        return f"python -m vc_common.migrations {self.name} upgrade head" if self.database else None
 
 
 def load() -> dict:
     return tomllib.loads((ROOT / "platform.toml").read_text())
+
+
+def _package(directory: Path) -> str:
+    return str(tomllib.loads((directory / "pyproject.toml").read_text())["project"]["name"])
+
+
+def deployables(cfg: dict) -> list[Deployable]:
+    out = [
+        Deployable(
+            name=name,
+            package=_package(ROOT / svc.get("dir", f"services/{name}")),
+            start=f"uvicorn --factory {svc['app']} --host 0.0.0.0 --port {PORT}",
+            database=bool(svc.get("database")),
+        )
+        for name, svc in cfg["services"].items()
+    ]
+    out.append(
+        Deployable(
+            name="gateway",
+            package=_package(ROOT / "gateway"),
+            start="python -m gateway",
+            database=False,
+            gateway=True,
+        )
+    )
+    return out
+
+
+def _build(d: Deployable) -> str:
+    return (
+        "    build: {context: ., dockerfile: deploy/Dockerfile, args: "
+        f'{{PACKAGE: {d.package}, SERVICE: {d.name}, START: "{d.start}"}}}}'
+    )
 
 
 def compose(cfg: dict) -> str:
@@ -26,10 +87,10 @@ def compose(cfg: dict) -> str:
         "  DATABASE_URL: postgresql://postgres:postgres@postgres:5432/postgres",
         "  EVENT_BUS_URL: nats://nats:4222",
         "  REDIS_URL: redis://redis:6379/0",
-        "  JWKS_URL: http://identity:8000/.well-known/jwks.json",
+        f"  JWKS_URL: http://identity:{PORT}/.well-known/jwks.json",
         "  ENVIRONMENT: development",
     ]
-    out += [f"  {name.upper()}_URL: http://{name}:8000" for name in services]
+    out += [f"  {name.upper()}_URL: http://{name}:{PORT}" for name in services]
     out += [
         "services:",
         "  postgres:",
@@ -42,140 +103,88 @@ def compose(cfg: dict) -> str:
         "  redis:",
         "    image: redis:7",
     ]
-    for name, svc in services.items():
-        ctx = "services/" + name
-        migrate = f"alembic -c {ctx}/alembic.ini upgrade head && " if svc.get("database") else ""
+    for d in deployables(cfg):
+        if d.gateway:
+            out += [
+                "  gateway:",
+                _build(d),
+                "    environment:",
+                "      <<: *env",
+                "      GATEWAY_HOST: 0.0.0.0",
+                f"      GATEWAY_PORT: '{PORT}'",
+                f"      GATEWAY_METRICS_PORT: '{kube.METRICS_PORT}'  # not published: Prometheus only",
+                f"    ports: ['{PORT}:{PORT}']",
+                "    depends_on: [" + ", ".join(services) + "]",
+            ]
+            continue
+        run = f"{d.migrate} && exec {d.start}" if d.migrate else f"exec {d.start}"
         out += [
-            f"  {name}:",
-            f"    build: {{context: ., dockerfile: {ctx}/Dockerfile}}",
+            f"  {d.name}:",
+            _build(d),
             "    environment: *env",
-            '    command: [sh, -c, "python -m vc_common.createdb '
-            f'{name} && {migrate}uvicorn --factory {svc["app"]} --host 0.0.0.0 --port 8000"]',
+            f'    command: [sh, -c, "{run}"]',
             "    depends_on: {postgres: {condition: service_healthy}, nats: {condition: "
             "service_started}, redis: {condition: service_started}}",
         ]
-    out += [
-        "  gateway:",
-        "    build: {context: ., dockerfile: gateway/Dockerfile}",
-        "    environment:",
-        "      <<: *env",
-        "      GATEWAY_HOST: 0.0.0.0",
-        "      GATEWAY_PORT: '8000'",
-        "    ports: ['8000:8000']",
-        "    depends_on: [" + ", ".join(services) + "]",
-    ]
     return "\n".join(out) + "\n"
 
 
-def k8s_service(name: str, svc: dict, *, gateway: bool = False) -> str:
-    app = svc.get("app", "")
-    init = ""
-    if svc.get("database"):
-        init = f"""      initContainers:
-        - name: migrate
-          image: {IMAGE.format(name=name)}
-          command: [sh, -c, "python -m vc_common.createdb {name} && alembic -c services/{name}/alembic.ini upgrade head"]
-          envFrom: [{{configMapRef: {{name: vc-config}}}}, {{secretRef: {{name: vc-secrets}}}}]
-"""
-    command = (
-        '["python", "-m", "gateway"]'
-        if gateway
-        else f'["uvicorn", "--factory", "{app}", "--host", "0.0.0.0", "--port", "8000"]'
+def _yaml(docs: list[dict[str, Any]]) -> str:
+    return HEADER + "---\n".join(yaml.safe_dump(d, sort_keys=False, width=100) for d in docs)
+
+
+def workloads(cfg: dict) -> list[kube.Workload]:
+    return [
+        kube.Workload(
+            name=d.name,
+            command=d.start.split(),
+            database=d.database,
+            migrate=d.migrate.split() if d.migrate else None,
+            gateway=d.gateway,
+        )
+        for d in deployables(cfg)
+    ]
+
+
+def k8s(cfg: dict) -> dict[Path, str]:
+    """The Kustomize base and overlays, and each overlay fully rendered."""
+    k = ROOT / "deploy/k8s"
+    ws = workloads(cfg)
+    base: dict[str, list[dict[str, Any]]] = {
+        "config.yaml": kube.config(cfg["services"]),
+        "nats.yaml": kube.nats(),
+        "network-policies.yaml": kube.network_policies(),
+    }
+    for w in ws:
+        base[f"{w.name}.yaml"] = kube.workload_docs(w)
+    files = {k / "base" / name: _yaml(docs) for name, docs in base.items()}
+    files[k / "base/kustomization.yaml"] = _yaml(
+        [
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": list(base),
+            }
+        ]
     )
-    probe_path = "/health" if gateway else "/readyz"
-    live_path = "/livez"
-    return f"""# Rendered by deploy/render.py from platform.toml; do not edit by hand.
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-  labels: {{app.kubernetes.io/name: {name}, app.kubernetes.io/part-of: virtualcoworking}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app.kubernetes.io/name: {name}}}}}
-  template:
-    metadata:
-      labels: {{app.kubernetes.io/name: {name}, app.kubernetes.io/part-of: virtualcoworking}}
-    spec:
-{init}      containers:
-        - name: {name}
-          image: {IMAGE.format(name=name)}
-          command: {command}
-          ports: [{{name: http, containerPort: 8000}}]
-          env:
-            - {{name: SERVICE_NAME, value: {name}}}
-            - {{name: GATEWAY_HOST, value: 0.0.0.0}}
-            - {{name: GATEWAY_PORT, value: "8000"}}
-          envFrom: [{{configMapRef: {{name: vc-config}}}}, {{secretRef: {{name: vc-secrets}}}}]
-          readinessProbe: {{httpGet: {{path: {probe_path}, port: http}}, periodSeconds: 5}}
-          livenessProbe: {{httpGet: {{path: {live_path}, port: http}}, periodSeconds: 10, failureThreshold: 6}}
-          resources:
-            requests: {{cpu: 100m, memory: 128Mi}}
-            limits: {{memory: 512Mi}}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {name}
-  labels: {{app.kubernetes.io/name: {name}}}
-spec:
-  selector: {{app.kubernetes.io/name: {name}}}
-  ports: [{{name: http, port: 8000, targetPort: http}}]
-"""
-
-
-def k8s_config(cfg: dict) -> str:
-    urls = "\n".join(f"  {n.upper()}_URL: http://{n}:8000" for n in cfg["services"])
-    return f"""# Rendered by deploy/render.py from platform.toml; do not edit by hand.
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: vc-config
-data:
-  ENVIRONMENT: production
-  EVENT_BUS_URL: nats://nats:4222
-  JWKS_URL: http://identity:8000/.well-known/jwks.json
-  OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4318
-{urls}
----
-# Fill in and apply separately (sealed-secrets or your vault): never commit real values.
-apiVersion: v1
-kind: Secret
-metadata:
-  name: vc-secrets
-type: Opaque
-stringData:
-  DATABASE_URL: postgresql://vc:CHANGE-ME@postgres:5432/postgres
-  REDIS_URL: redis://redis:6379/0
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: gateway
-spec:
-  rules:
-    - http:
-        paths:
-          - {{path: /, pathType: Prefix, backend: {{service: {{name: gateway, port: {{number: 8000}}}}}}}}
-"""
+    base_docs = [d for docs in base.values() for d in docs]
+    names = [w.name for w in ws]
+    for overlay in kube.overlays():
+        where = k / "overlays" / overlay.name
+        files[where / "kustomization.yaml"] = _yaml([kube.kustomization(overlay, names)])
+        for name, patch in overlay.patches.items():
+            files[where / name] = HEADER + yaml.safe_dump(patch.ops, sort_keys=False, width=100)
+        for name, docs in overlay.resources.items():
+            files[where / name] = _yaml(docs)
+        files[k / "rendered" / f"{overlay.name}.yaml"] = _yaml(
+            kube.build(base_docs, overlay, names)
+        )
+    return files
 
 
 def render() -> dict[Path, str]:
     cfg = load()
-    files = {
-        ROOT / "docker-compose.yml": compose(cfg),
-        ROOT / "deploy/k8s/00-config.yaml": k8s_config(cfg),
-        ROOT / "deploy/k8s/gateway.yaml": k8s_service("gateway", cfg["gateway"], gateway=True),
-    }
-    for name, svc in cfg["services"].items():
-        files[ROOT / f"deploy/k8s/{name}.yaml"] = k8s_service(name, svc)
-    names = [p.name for p in files if p.parent.name == "k8s"]
-    files[ROOT / "deploy/k8s/kustomization.yaml"] = (
-        "# Rendered by deploy/render.py from platform.toml; do not edit by hand.\n"
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        "namespace: virtualcoworking\nresources:\n" + "".join(f"  - {n}\n" for n in sorted(names))
-    )
-    return files
+    return {ROOT / "docker-compose.yml": compose(cfg), **k8s(cfg)}
 
 
 def main() -> int:

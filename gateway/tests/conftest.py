@@ -31,6 +31,7 @@ from gateway_testlib import (
     Keys,
     Upstream,
     fake_service,
+    repository_public,
     settings_for,
     start_upstream,
 )
@@ -61,7 +62,11 @@ def upstreams(keys: Keys) -> Iterator[dict[str, Upstream]]:
 
 @pytest.fixture
 def services(upstreams: dict[str, Upstream]) -> list[Service]:
-    return [Service(n, upstreams[n].url, routes) for n, routes in ROUTES.items()]
+    public = repository_public()
+    return [
+        Service(n, upstreams[n].url, routes, public=public.get(n, ()))
+        for n, routes in ROUTES.items()
+    ]
 
 
 @pytest_asyncio.fixture

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import socket
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -22,16 +22,10 @@ from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from gateway.settings import GatewaySettings
 from pydantic import BaseModel
+from vc_common.ports import free_port
 
 ISSUER = "virtualcoworking-identity"
 AUDIENCE = "virtualcoworking"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # --- keys and tokens ----------------------------------------------------------------------------
@@ -162,6 +156,13 @@ def fake_service(name: str, keys: Keys) -> FastAPI:
 
         return StreamingResponse(gen(), media_type="application/octet-stream")
 
+    @app.post("/api/v1/refuse")
+    async def refuse() -> Response:
+        """An upload refused before its body is read (as files does past FILES_MAX_BYTES)."""
+        return JSONResponse(
+            {"detail": "too large"}, status_code=413, headers={"Connection": "close"}
+        )
+
     @app.post("/api/v1/created")
     async def created() -> Response:
         return JSONResponse(
@@ -264,6 +265,7 @@ ROUTES = {
         "/api/v1/slow/**",
         "/api/v1/big/**",
         "/api/v1/created",
+        "/api/v1/refuse",
         "/api/v1/echo/**",
     ),
     "teams": ("/api/v1/teams/**", "/api/v1/users/not-mine"),
@@ -289,3 +291,11 @@ def settings_for(upstreams: dict[str, Upstream], **overrides: Any) -> GatewaySet
 
 
 GatewayFactory = Callable[..., Any]
+
+
+def repository_public() -> dict[str, tuple[str, ...]]:
+    """The public routes platform.toml declares, per service (the fakes keep the same ones)."""
+    from gateway.routes import load_services
+
+    root = Path(__file__).resolve().parents[2]
+    return {s.name: s.public for s in load_services(root / "platform.toml", env={})}

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from gateway_testlib import Keys
+from gateway_testlib import Keys, repository_public
 
 Client = TestClient[Any, Any]
 
@@ -70,3 +70,70 @@ async def test_public_routes_need_no_token(gw: Client, method: str, path: str) -
 async def test_other_auth_routes_need_a_token(gw: Client) -> None:
     await assert_401(await gw.post("/api/v1/auth/logout", json={}))
     await assert_401(await gw.get("/api/v1/auth/login"))
+
+
+def _needs_token(method: str, path: str) -> bool:
+    from gateway.app import needs_token
+    from gateway.routes import RouteTable, Service
+
+    table = RouteTable(
+        [Service(n, "http://x", (), public=p) for n, p in repository_public().items()]
+    )
+    return needs_token(table, method, path.strip("/").split("/"))
+
+
+def test_only_the_routes_platform_toml_declares_public_need_no_token() -> None:
+    """Each service authenticates its public routes itself (login; single-use OAuth state;
+    signed webhooks; the feed's secret token); nothing else under /api/v1 becomes public."""
+    for method, path in [
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/register"),
+        ("GET", "/api/v1/integrations/github/callback"),
+        ("GET", "/api/v1/integrations/microsoft_teams/callback"),
+        ("POST", "/api/v1/integrations/webhooks/github"),
+        ("POST", "/api/v1/meetings/webhooks/livekit"),
+        ("POST", "/api/v1/meetings/webhooks/zoom"),  # the service 404s a provider it lacks
+        ("GET", "/api/v1/calendar/feed.ics"),
+        ("HEAD", "/api/v1/calendar/feed.ics"),
+    ]:
+        assert not _needs_token(method, path), (method, path)
+    for method, path in [
+        ("GET", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/integrations/github/callback"),
+        ("GET", "/api/v1/integrations/webhooks/github"),
+        ("GET", "/api/v1/integrations"),
+        ("POST", "/api/v1/integrations/github/connect"),
+        ("GET", "/api/v1/integrations/github/callback/extra"),
+        ("GET", "/api/v1/meetings/webhooks/livekit"),
+        ("POST", "/api/v1/meetings/some-id/join"),
+        ("POST", "/api/v1/calendar/feed.ics"),
+        ("GET", "/api/v1/calendar/feed.ics/more"),
+        ("GET", "/api/v1/calendar/events"),
+        ("POST", "/api/v1/calendar/feed-token"),
+    ]:
+        assert _needs_token(method, path), (method, path)
+
+
+async def test_the_calendar_feed_needs_no_bearer_token_only_its_own_secret(
+    make_gateway: Any, upstreams: Any
+) -> None:
+    from gateway.routes import Service
+
+    calendar = Service(
+        "calendar",
+        upstreams["teams"].url,
+        ("/api/v1/calendar/**",),
+        public=repository_public()["calendar"],
+    )
+    gw = await make_gateway([calendar])
+    resp = await gw.get("/api/v1/calendar/feed.ics?token=s3cret")
+    assert resp.status == 200
+    body = await resp.json()
+    assert (body["path"], body["query"]) == ("/api/v1/calendar/feed.ics", "token=s3cret")
+    assert "authorization" not in body["headers"]
+    # only that path, only to read: everything else of the calendar needs a token
+    await assert_401(await gw.post("/api/v1/calendar/feed.ics?token=s3cret", json={}))
+    await assert_401(await gw.get("/api/v1/calendar/events?from=2026-12-01&to=2026-12-31"))
+    await assert_401(await gw.get("/api/v1/calendar/feed.ics/more?token=s3cret"))
+    await assert_401(await gw.post("/api/v1/calendar/feed-token", json={}))

@@ -82,7 +82,16 @@ async def test_docs_page(gw: Client) -> None:
     resp = await gw.get("/docs")
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/html")
-    assert "/openapi.json" in await resp.text()
+    html = await resp.text()
+    assert "/openapi.json" in html
+    # every asset the page loads is the gateway's own (works without internet access)
+    assert "https://" not in html
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        assert asset in html
+        got = await gw.get(asset)
+        assert got.status == 200
+        assert len(await got.read()) > 10_000
+    assert (await gw.get("/docs/assets/index.html")).status == 404  # only the listed files
 
 
 async def test_cors_preflight_and_headers(make_gateway: GatewayFactory, token: str) -> None:

@@ -140,13 +140,16 @@ async def test_large_bodies_stream_both_ways(gw: Client, token: str) -> None:
     assert n == size
 
 
-async def test_upstream_down_is_502(make_gateway: GatewayFactory, token: str) -> None:
+async def test_upstream_down_is_503_with_retry_after(
+    make_gateway: GatewayFactory, token: str
+) -> None:
     down = Service("down", f"http://127.0.0.1:{free_port()}", ("/api/v1/down/**",))
     client: Client = await make_gateway([down])
     resp = await client.get("/api/v1/down/x", headers=bearer(token))
-    assert resp.status == 502
+    assert resp.status == 503
     assert resp.headers["Content-Type"] == "application/problem+json"
-    assert (await resp.json())["status"] == 502
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert (await resp.json())["status"] == 503
 
 
 async def test_upstream_too_slow_is_504(make_gateway: GatewayFactory, token: str) -> None:
@@ -173,3 +176,43 @@ async def test_cookies_are_not_shared_between_clients(gw: Client, token: str) ->
     gw.session.cookie_jar.clear()
     second = await gw.get("/api/v1/echo/c", headers=bearer(token))
     assert "cookie" not in (await second.json())["headers"]
+
+
+async def test_public_routes_of_a_service_need_no_token(
+    make_gateway: GatewayFactory, upstreams: dict[str, Any], token: str
+) -> None:
+    """``public`` routes (a signed download link): routed without the token check, and only
+    those; everything else of the service still needs one."""
+    open_service = Service(
+        "files",
+        upstreams["identity"].url,
+        routes=("/api/v1/echo/files/**",),
+        public=("GET /api/v1/echo/files/*/download",),
+    )
+    gw = await make_gateway([open_service])
+    resp = await gw.get("/api/v1/echo/files/f1/download?signature=abc")
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["path"] == "/api/v1/echo/files/f1/download"
+    assert body["query"] == "signature=abc"
+    for path in ("/api/v1/echo/files/f1", "/api/v1/echo/files/f1/content"):
+        assert (await gw.get(path)).status == 401, path
+        assert (await gw.get(path, headers=bearer(token))).status == 200, path
+
+
+async def test_an_upload_refused_early_comes_back_as_the_service_sent_it(
+    gw: Client, token: str
+) -> None:
+    """A service may answer a large upload before reading it (413, ``Connection: close``): the
+    client gets that answer, not a 502 for the body the service never took."""
+    body = os.urandom(32 * 1024 * 1024)
+    resp = await gw.post("/api/v1/refuse", data=body, headers=bearer(token))
+    assert resp.status == 413
+    assert (await resp.json())["detail"] == "too large"
+
+    async def chunks() -> Any:
+        for i in range(0, len(body), 1 << 20):
+            yield body[i : i + (1 << 20)]
+
+    resp = await gw.post("/api/v1/refuse", data=chunks(), headers=bearer(token))
+    assert resp.status == 413

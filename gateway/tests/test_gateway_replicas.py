@@ -132,11 +132,12 @@ async def test_one_replica_down_the_other_serves(
     assert body["replicas"]["pair"] == {"pair#1": "ok", "pair#2": "unavailable"}
 
 
-async def test_every_replica_down_is_a_502(make_gateway: GatewayFactory, token: str) -> None:
+async def test_every_replica_down_is_a_503(make_gateway: GatewayFactory, token: str) -> None:
     urls = f"http://127.0.0.1:{free_port()},http://127.0.0.1:{free_port()}"
     gw: Client = await make_gateway([Service("pair", urls, ROUTES)])
     resp = await gw.get("/api/v1/pair/x", headers={"Authorization": f"Bearer {token}"})
-    assert resp.status == 502
+    assert resp.status == 503
+    assert int(resp.headers["Retry-After"]) >= 1
     assert "X-Served-By" not in resp.headers
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from gateway.app import GATEWAY_KEY, create_app
 from gateway.server import serve
@@ -197,3 +198,24 @@ async def test_pool_reads_a_body_delimited_by_the_end_of_the_connection() -> Non
             conn.release()
         finally:
             await pool.close()
+
+
+async def test_a_request_the_parser_refuses_is_problem_json(
+    upstreams: dict[str, Upstream], services: Any
+) -> None:
+    """A URL or a header over the parser's limits: 414 / 431 problem+json, not text/plain."""
+    async with served(upstreams, services) as base:
+        host, port = base.removeprefix("http://").split(":")
+        for request, status in (
+            (f"GET /api/v1/users/me?cursor={'a' * 9000} HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+            (f"GET /api/v1/users/me HTTP/1.1\r\nHost: x\r\nX-Big: {'b' * 20000}\r\n\r\n", 431),
+        ):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(request.encode())
+            await writer.drain()
+            raw = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            head, _, body = raw.partition(b"\r\n\r\n")
+            assert head.split(b" ")[1] == str(status).encode(), head
+            assert b"content-type: application/problem+json" in head.lower()
+            assert orjson.loads(body)["status"] == status

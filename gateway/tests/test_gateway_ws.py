@@ -128,3 +128,26 @@ async def test_websocket_refusal_is_passed_on(make_gateway: Any, token: str, tun
             assert r.status == 404
             assert await r.json() == {"detail": "not a member"}
             assert r.headers["X-Request-ID"]
+
+
+async def test_a_path_may_take_its_token_in_the_first_frame(
+    make_gateway: Any, upstreams: Any, token: str
+) -> None:
+    from gateway.routes import Service
+
+    frame_auth = Service(
+        "frameauth",
+        upstreams["identity"].url,
+        ("/api/v1/rooms/frame/ws",),
+        public=("GET /api/v1/rooms/frame/ws",),
+    )
+    gw = await make_gateway([frame_auth])
+    # no token in the URL: let through, the service authenticates the first frame
+    async with gw.ws_connect("/api/v1/rooms/frame/ws") as ws:
+        hello = await ws.receive_json(timeout=5)
+        assert (hello["hello"], hello["token"]) == ("frame", None)
+    # other paths still need one
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await gw.ws_connect("/api/v1/rooms/other/ws")
+    assert refused.value.status == 401
+    del token

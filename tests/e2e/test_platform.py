@@ -7,125 +7,24 @@ team's analytics showing the work."""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import json
 import logging
-import os
-import signal
-import socket
-import subprocess
-import sys
+import re
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import httpx
 import pytest
-import pytest_asyncio
+
+from tests.e2e.conftest import RUN_DIRS, new_user
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module", params=["nats", "amqp"])
-def platform(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The platform as `make run` starts it: on embedded NATS JetStream, or on RabbitMQ (the
-    machine's, `RABBITMQ_URL`) with the very same code, chosen by EVENT_BUS_URL only."""
-    import tomllib
-
-    cfg = tomllib.loads((ROOT / "platform.toml").read_text())
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "EVENT_BUS_URL", "NATS_URL", "REDIS_URL", "ENVIRONMENT"}
-        and not k.endswith("_DATABASE_URL")
-    }
-    if request.param == "amqp":
-        env["EVENT_BUS_URL"] = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
-    gateway_port = _free_port()
-    env.update(
-        {
-            "VC_RUN_DIR": str(tmp_path_factory.mktemp("run")),
-            "GATEWAY_PORT": str(gateway_port),
-            "PYTHONUNBUFFERED": "1",
-            "GATEWAY_RATE_PER_USER": "off",
-            "GATEWAY_RATE_PER_IP": "off",
-        }
-    )
-    for name in cfg["services"]:
-        env[f"{name.upper()}_PORT"] = str(_free_port())
-    log = (tmp_path_factory.mktemp("log") / "platform.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vc_devrun", "run", "--no-color"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{gateway_port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"the platform exited with {proc.returncode}:\n{log.read()[-6000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"the platform did not become healthy:\n{log.read()[-6000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
-@pytest_asyncio.fixture
-async def api(platform: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=platform, timeout=15) as client:
-        yield client
-
-
-async def _user(api: httpx.AsyncClient, name: str) -> dict[str, Any]:
-    username = f"{name}{uuid.uuid4().hex[:6]}"
-    password = "correct horse battery staple"
-    r = await api.post(
-        "/api/v1/auth/register",
-        json={"username": username, "email": f"{username}@example.com", "password": password},
-    )
-    assert r.status_code == 201, r.text
-    user = r.json()
-    r = await api.post("/api/v1/auth/login", json={"username": username, "password": password})
-    assert r.status_code == 200, r.text
-    tokens = r.json()
-    assert tokens["token_type"] == "bearer"
-    return {
-        "id": user["id"],
-        "username": username,
-        "headers": {"Authorization": f"Bearer {tokens['access_token']}"},
-        "token": tokens["access_token"],
-    }
 
 
 async def _joined(ws: aiohttp.ClientWebSocketResponse) -> None:
@@ -169,6 +68,14 @@ async def test_health_and_merged_openapi(api: httpx.AsyncClient) -> None:
         "/api/v1/teams/{team_id}/analytics",
     ):
         assert path in paths, path
+    # what a generated client needs: every $ref defined, one security scheme, clean type names
+    text = (await api.get("/openapi.json")).text
+    schemas = doc["components"]["schemas"]
+    refs = set(re.findall(r'"\$ref":\s*"#/components/schemas/([^"]+)"', text))
+    assert refs <= set(schemas), refs - set(schemas)
+    assert {"Problem", "ValidationProblem"} <= set(schemas)
+    assert all(re.fullmatch(r"[A-Za-z0-9]+", name) for name in schemas), sorted(schemas)
+    assert set(doc["components"]["securitySchemes"]) == {"bearerAuth"}
     assert (await api.get("/docs")).status_code == 200
 
 
@@ -182,7 +89,7 @@ async def test_auth_is_checked_at_the_gateway(api: httpx.AsyncClient) -> None:
 
 
 async def test_a_team_day_through_the_gateway(api: httpx.AsyncClient, platform: str) -> None:
-    alice, bob = await _user(api, "alice"), await _user(api, "bob")
+    alice, bob = await new_user(api, "alice"), await new_user(api, "bob")
     me = await api.get("/api/v1/users/me", headers=alice["headers"])
     assert me.status_code == 200
     assert me.json()["username"] == alice["username"]
@@ -303,7 +210,7 @@ async def test_a_team_day_through_the_gateway(api: httpx.AsyncClient, platform: 
         finally:
             for ws in sockets:
                 await ws.close()
-    outsider = await _user(api, "eve")
+    outsider = await new_user(api, "eve")
     r = await api.get(f"/api/v1/rooms/{room['id']}/messages", headers=outsider["headers"])
     assert r.status_code == 404
 
@@ -335,3 +242,84 @@ async def test_a_team_day_through_the_gateway(api: httpx.AsyncClient, platform: 
         headers=outsider["headers"],
     )
     assert r.status_code == 404
+
+
+async def test_identitys_events_arrive_a_users_local_day(api: httpx.AsyncClient) -> None:
+    """identity publishes through its outbox like every service: a timezone set on the profile
+    reaches analytics, so a completed task counts on the user's local day, not the UTC one."""
+    now = datetime.now(UTC)
+    # one of these two zones is on another calendar day than UTC at any hour
+    zone, offset = ("Pacific/Kiritimati", 14) if now.hour >= 10 else ("Etc/GMT+12", -12)
+    local_day = (now + timedelta(hours=offset)).date().isoformat()
+    utc_day = now.date().isoformat()
+    assert local_day != utc_day
+    carol = await new_user(api, "carol")
+    r = await api.patch(
+        "/api/v1/users/me", json={"profile": {"timezone": zone}}, headers=carol["headers"]
+    )
+    assert r.status_code == 200, r.text
+    team = (await api.post("/api/v1/teams", json={"name": "Tz"}, headers=carol["headers"])).json()
+    board_id = (
+        await api.post(
+            f"/api/v1/teams/{team['id']}/boards", json={"name": "B"}, headers=carol["headers"]
+        )
+    ).json()["id"]
+    board = (await api.get(f"/api/v1/boards/{board_id}", headers=carol["headers"])).json()
+    todo, done = board["columns"][0]["id"], board["columns"][-1]["id"]
+    task = (
+        await api.post(
+            f"/api/v1/columns/{todo}/tasks",
+            json={"title": "t", "assignee_id": carol["id"]},
+            headers=carol["headers"],
+        )
+    ).json()
+    # the timezone event must be applied before the completion is counted; give it time first
+    await asyncio.sleep(1.0)
+    r = await api.post(
+        f"/api/v1/tasks/{task['id']}/move",
+        json={"column_id": done, "position": 0},
+        headers=carol["headers"],
+    )
+    assert r.status_code == 200, r.text
+    days: dict[str, int] = {}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r = await api.get(
+            "/api/v1/users/me/analytics",
+            params={"from": min(local_day, utc_day), "to": max(local_day, utc_day)},
+            headers=carol["headers"],
+        )
+        days = {d["date"]: d["completed_tasks"] for d in r.json()["items"]}
+        if sum(days.values()):
+            break
+        await asyncio.sleep(0.3)
+    assert days == {local_day: 1, utc_day: 0}
+
+
+async def test_the_verification_mail_links_to_a_page_that_verifies(
+    api: httpx.AsyncClient, platform: str
+) -> None:
+    """The mail (from make run's SMTP sink) links to this platform's gateway, whatever its
+    port, and the page there verifies the address."""
+    dana = await new_user(api, "dana")
+    mails = RUN_DIRS[platform] / "mail"
+    link = None
+    deadline = time.monotonic() + 15
+    while link is None and time.monotonic() < deadline:
+        for eml in sorted(mails.glob("*.eml")):
+            message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+            body = message.get_body(("plain",))
+            text = body.get_content() if body is not None else ""
+            if dana["username"] in text:
+                found = re.search(r"(http://[^\s\"<>]+/verify-email\?token=[\w.~%-]+)", text)
+                link = found[1] if found else None
+        await asyncio.sleep(0.3)
+    assert link is not None, "no verification mail"
+    assert link.startswith(platform + "/verify-email?token=")
+    page = await api.get(link.removeprefix(platform))
+    assert page.status_code == 200
+    assert "/api/v1/auth/verify" in page.text
+    token = link.split("token=", 1)[1]
+    r = await api.post("/api/v1/auth/verify", json={"token": token})
+    assert r.status_code == 200, r.text
+    assert r.json()["profile"]["is_verified"] is True

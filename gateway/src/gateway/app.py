@@ -14,6 +14,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -22,49 +23,51 @@ import orjson
 from aiohttp import web
 from vc_common.auth import (
     JWKSKeySource,
-    MemoryRevocationStore,
-    RedisRevocationStore,
-    RevocationStore,
+    RevocationFeed,
     TokenVerifier,
     bearer_token,
+    revocation_store,
 )
 from vc_common.errors import DomainError, TooManyRequests, Unauthorized
 from vc_common.logging import request_id_var
 from vc_common.ratelimit import MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
 
+from gateway import metrics
 from gateway.balancer import Replica, Upstream
-from gateway.openapi import SWAGGER_HTML, OpenAPICache
+from gateway.openapi import DOCS_ASSETS, SWAGGER_HTML, OpenAPICache, docs_asset
+from gateway.pages import VERIFY_EMAIL_HTML
 from gateway.problems import from_domain_error, problem
 from gateway.proxy import SERVED_BY, Proxy, fast_pool_target, host_header, make_session
 from gateway.routes import RouteTable, Service, find_config, load_services
 from gateway.settings import GatewaySettings
 from gateway.tracing import OtelTracing, next_traceparent, request_id
 from gateway.upstream import UpstreamPool
+from gateway.web import WebClient, default_root
 
 log = logging.getLogger("gateway")
 access_log = logging.getLogger("gateway.access")
 
 API_PREFIX = "/api/v1/"
-PUBLIC_POST = frozenset(
-    {
-        "/api/v1/auth/register",
-        "/api/v1/auth/login",
-        "/api/v1/auth/refresh",
-        "/api/v1/auth/verify",
-    }
-)
 EXPOSED_HEADERS = "X-Request-ID, Location, ETag, Retry-After, Link, traceparent"
 ALLOWED_METHODS = "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
 
 GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
+# How much of a streamed request body aiohttp buffers before it stops reading the client (the
+# high-water mark is twice this): 64 KiB by default, which made a streamed upload a ping-pong of
+# small reads, pauses and resumes; 256 KiB keeps the pipe full while 50 concurrent uploads hold
+# ~25 MiB (1 MiB held ~130 MiB); a small request never uses it.
+STREAM_READ_BUFSIZE = 256 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def needs_token(method: str, raw_path: str) -> bool:
-    if not (raw_path.startswith(API_PREFIX) or raw_path == "/api/v1"):
+def needs_token(table: RouteTable, method: str, segs: list[str]) -> bool:
+    """Everything under /api/v1 needs an access token but the routes platform.toml declares
+    public (``public = ["POST /api/v1/auth/login", ...]``), which their services authenticate
+    their own way."""
+    if not segs or segs[:2] != ["api", "v1"]:
         return False
-    return not (method == "POST" and raw_path in PUBLIC_POST)
+    return not table.public.allows(method, segs)
 
 
 class Cors:
@@ -120,6 +123,7 @@ class Gateway:
             served_by=settings.gateway_served_by,
         )
         self.openapi = OpenAPICache(table, ttl=settings.gateway_openapi_ttl)
+        self.web: WebClient | None = None  # the built web client at `/`, see create_app
         self.limiter: RateLimiter = MemoryRateLimiter()
         self.verifier: TokenVerifier | None = None
         self.local: dict[str, Handler] = {
@@ -128,6 +132,8 @@ class Gateway:
             "/readyz": self.livez,
             "/openapi.json": self.openapi_json,
             "/docs": self.docs,
+            "/verify-email": self.verify_email,
+            **{f"/docs/assets/{name}": self.docs_asset for name in DOCS_ASSETS},
         }
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -135,16 +141,18 @@ class Gateway:
     async def lifespan(self, _app: web.Application) -> AsyncIterator[None]:
         s = self.settings
         redis: Any = None
-        revocations: RevocationStore
         if s.redis_url:
             import redis.asyncio as aioredis
 
             redis = aioredis.from_url(s.redis_url)
-            revocations = RedisRevocationStore(redis)
             self.limiter = RedisRateLimiter(redis, prefix="vc:rl:gateway:")
         else:
-            revocations = MemoryRevocationStore()
             self.limiter = MemoryRateLimiter()
+        revocations = revocation_store(
+            redis, jwks_url=s.jwks_url, url=s.revocations_url, interval=s.revocation_poll_seconds
+        )
+        if isinstance(revocations, RevocationFeed):
+            revocations.start()
         if s.otel_exporter_otlp_endpoint:
             from vc_common.telemetry import setup_tracing
 
@@ -188,6 +196,8 @@ class Gateway:
             await asyncio.gather(*(up.close() for up in self.upstreams.values()))
             self.upstreams.clear()
             self.sessions.clear()
+            if isinstance(revocations, RevocationFeed):
+                await revocations.close()
             if redis is not None:
                 await redis.aclose()
 
@@ -221,6 +231,7 @@ class Gateway:
                 resp.headers.add("Vary", "Origin")
 
         user: Any = None
+        metrics.started()
         try:
             resp, user = await self._dispatch(request, rid, traceparent, origin, decorate)
         except DomainError as exc:
@@ -228,8 +239,11 @@ class Gateway:
         except Exception:
             log.exception("gateway error on %s %s", request.method, request.path)
             resp = problem(500, "An unexpected error occurred; it has been logged.")
+        finally:
+            metrics.finished()
         if not resp.prepared:
             decorate(resp)
+        metrics.observe(request, resp.status, time.perf_counter() - started)
         if span is not None:
             OtelTracing.end(span, resp.status)
         if self.access_log:
@@ -271,6 +285,7 @@ class Gateway:
             return self.cors.preflight(request, origin), None
         local = self.local.get(raw_path)
         if local is not None:
+            request[metrics.ROUTE_KEY] = raw_path
             if method not in ("GET", "HEAD"):
                 return problem(405, f"{method} is not allowed on {raw_path}."), None
             return await local(request), None
@@ -282,7 +297,11 @@ class Gateway:
             return problem(400, "Dot segments are not allowed in a path."), None
         route = self.table.match_segments(segs)
         if route is None:
+            page = self.web.serve(method, segs) if self.web is not None else None
+            if page is not None:
+                return page, None
             return problem(404, f"No route for {raw_path}.", slug="not-found"), None
+        request[metrics.ROUTE_KEY] = route.pattern
         if self.rate_ip is not None:
             await self._limit(f"ip:{request.remote}", self.rate_ip)
         is_ws = (
@@ -291,7 +310,7 @@ class Gateway:
             and request.headers["Upgrade"].lower() == "websocket"
         )
         user: Any = None
-        if needs_token(method, raw_path):
+        if needs_token(self.table, method, segs):
             token = bearer_token(request.headers.get("Authorization"))
             if token is None and is_ws:
                 token = request.query.get("token") or None
@@ -367,6 +386,19 @@ class Gateway:
     async def docs(self, _request: web.Request) -> web.StreamResponse:
         return web.Response(text=SWAGGER_HTML, content_type="text/html")
 
+    async def verify_email(self, _request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            text=VERIFY_EMAIL_HTML,
+            content_type="text/html",
+            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        )
+
+    async def docs_asset(self, request: web.Request) -> web.StreamResponse:
+        body, kind = docs_asset(request.path.rsplit("/", 1)[1])
+        return web.Response(
+            body=body, content_type=kind, headers={"Cache-Control": "public, max-age=86400"}
+        )
+
 
 def create_app(
     settings: GatewaySettings | None = None, services: list[Service] | None = None
@@ -374,10 +406,17 @@ def create_app(
     """The gateway application. Reads platform.toml (``PLATFORM_CONFIG`` or found up from the cwd)
     unless ``services`` is given; opens no connection until the app starts."""
     settings = settings or GatewaySettings()
+    config = None
     if services is None:
-        services = load_services(find_config({"PLATFORM_CONFIG": settings.platform_config or ""}))
+        config = find_config({"PLATFORM_CONFIG": settings.platform_config or ""})
+        services = load_services(config)
     gateway = Gateway(settings, RouteTable(services))
-    app = web.Application(handler_args={"max_field_size": 16 * 1024})
+    if settings.gateway_web_dir != "off":
+        root = settings.gateway_web_dir or default_root(config)
+        gateway.web = WebClient(Path(root))
+    app = web.Application(
+        handler_args={"max_field_size": 16 * 1024, "read_bufsize": STREAM_READ_BUFSIZE}
+    )
     app[GATEWAY_KEY] = gateway
     app.cleanup_ctx.append(gateway.lifespan)
 

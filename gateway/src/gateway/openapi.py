@@ -8,6 +8,7 @@ import copy
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,18 +19,9 @@ from gateway.routes import RouteTable
 log = logging.getLogger("gateway.openapi")
 
 HIDDEN_PATHS = frozenset({"/livez", "/readyz", "/health", "/openapi.json", "/docs"})
-# Routes that need no access token (everything else under /api/v1 does).
-PUBLIC_OPERATIONS = frozenset(
-    {
-        ("post", "/api/v1/auth/register"),
-        ("post", "/api/v1/auth/login"),
-        ("post", "/api/v1/auth/refresh"),
-        ("post", "/api/v1/auth/verify"),
-        ("get", "/.well-known/jwks.json"),
-    }
-)
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 BEARER = "bearerAuth"
+WEBSOCKETS = "x-websockets"  # each service's WebSocket routes (see vc_common.openapi)
 
 
 def _path_segments(path: str) -> list[str]:
@@ -59,6 +51,7 @@ def _prefix(service: str) -> str:
 def merge(docs: Mapping[str, Mapping[str, Any]], table: RouteTable) -> dict[str, Any]:
     """Merge each service's document (``{service name: openapi doc}``)."""
     paths: dict[str, Any] = {}
+    sockets: dict[str, Any] = {}
     components: dict[str, dict[str, Any]] = {}
     tags: dict[str, Any] = {}
     for service, doc in docs.items():
@@ -94,13 +87,19 @@ def merge(docs: Mapping[str, Mapping[str, Any]], table: RouteTable) -> dict[str,
             item = _rewrite_refs(copy.deepcopy(item), renames)
             for method, op in item.items():
                 if method in HTTP_METHODS and isinstance(op, dict):
-                    if (method, path) in PUBLIC_OPERATIONS or not path.startswith("/api/v1/"):
+                    # platform.toml's public routes, the same ones the gateway lets through
+                    public = table.public.allows_template(method, path)
+                    if public or not path.startswith("/api/v1/"):
                         op["security"] = []
                     else:
                         op.setdefault("security", [{BEARER: []}])
                     for tag in op.get("tags", []):
                         tags.setdefault(tag, {"name": tag})
             paths[path] = item
+        for path, socket in (doc.get(WEBSOCKETS) or {}).items():
+            route = table.match_segments(_path_segments(path))
+            if route is not None and route.service.name == service:
+                sockets[path] = socket
         for tag in doc.get("tags") or []:
             if isinstance(tag, dict) and "name" in tag:
                 tags[tag["name"]] = tag
@@ -122,6 +121,7 @@ def merge(docs: Mapping[str, Mapping[str, Any]], table: RouteTable) -> dict[str,
         "components": components,
         "security": [{BEARER: []}],
         "tags": sorted(tags.values(), key=lambda t: t["name"]),
+        WEBSOCKETS: dict(sorted(sockets.items())),
     }
 
 
@@ -182,16 +182,29 @@ class OpenAPICache:
             return self._doc
 
 
+# Swagger UI is served from the swagger-ui-bundle wheel (a pinned release), never from a CDN: the
+# docs of a self-hosted platform work on a machine without internet access.
+DOCS_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
+
+
+def docs_asset(name: str) -> tuple[bytes, str]:
+    from swagger_ui_bundle import swagger_ui_path
+
+    kind = {"css": "text/css", "js": "application/javascript", "png": "image/png"}
+    return (Path(swagger_ui_path) / name).read_bytes(), kind[name.rsplit(".", 1)[1]]
+
+
 SWAGGER_HTML = """<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>VirtualCoworking API</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+  <link rel="icon" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
   <script>
     window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
                                  persistAuthorization: true});

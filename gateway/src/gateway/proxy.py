@@ -274,7 +274,23 @@ def host_header(base_url: str) -> bytes:
     return (host if port in (None, 80) else f"{host}:{port}").encode("idna")
 
 
+#: the largest WebSocket message a client may send through the frame-relaying proxy (a larger
+#: one closes the socket with 1009); services refuse more than 64 KiB themselves
+CLIENT_WS_MAX_MESSAGE = 1024 * 1024
+#: what a client is told to wait when no replica of a service accepts connections
+RETRY_AFTER_DOWN = 2
+
+
 def _upstream_failure(exc: BaseException, service: Service) -> web.Response:
+    if isinstance(exc, (UpstreamConnectError, TunnelConnectError, *_NOT_CONNECTED)):
+        # nothing listens (a crash, a restart): a quick 503 the client may retry, not a 502
+        log.warning("upstream %s unavailable: %s", service.name, exc)
+        return problem(
+            503,
+            f"The {service.name} service is unavailable right now; retry shortly.",
+            slug="service-unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_DOWN)},
+        )
     if isinstance(exc, TimeoutError):
         return problem(
             504,
@@ -328,6 +344,7 @@ class Proxy:
                 return await self.http_aiohttp(request, service, request_id, traceparent, decorate)
             body = await request.read()
         failure: UpstreamError | None = None
+        retry_safe = "Idempotency-Key" in request.headers
         for replica in up.order():
             assert replica.fast is not None
             pool, host = replica.fast
@@ -335,7 +352,7 @@ class Proxy:
                 request, host, request_id, traceparent, None if body is None else len(body)
             )
             try:
-                conn = await pool.send(method, head + body if body else head)
+                conn = await pool.send(method, head + body if body else head, retry_safe=retry_safe)
             except UpstreamConnectError as exc:  # never reached it: the next replica may
                 up.mark_down(replica, exc)
                 failure = exc
@@ -405,12 +422,19 @@ class Proxy:
         session = up.session
         headers = forward_headers(request, _REQUEST_DROP, request_id, traceparent)
         data: Any = None
+        # A streamed body is announced with ``Expect: 100-continue`` and sent only once the
+        # service asks for it (uvicorn sends the 100 when the app first reads): a service that
+        # refuses an upload before reading it (413 past a size limit) answers at once, the body
+        # never leaves, and its answer reaches the client intact (without it the service's close
+        # could reset the connection while the gateway is still sending, and the answer is lost).
+        expect100 = False
         if request.body_exists:
             length = request.content_length
             if length is not None and length <= self.buffer_limit:
                 data = await request.read()
             else:
                 data = request.content  # not read before a connection is open: retry is safe
+                expect100 = True
                 if length is not None:
                     headers.append(("Content-Length", str(length)))
         failure: BaseException | None = None
@@ -419,7 +443,12 @@ class Proxy:
             url = URL(replica.base_url + request.raw_path, encoded=True)
             try:
                 upstream = await session.request(
-                    request.method, url, headers=headers, data=data, allow_redirects=False
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    allow_redirects=False,
+                    expect100=expect100,
                 )
             except _NOT_CONNECTED as exc:
                 up.mark_down(replica, exc)
@@ -451,7 +480,10 @@ class Proxy:
                 )
             return await self._stream(request, upstream, decorate, service)
         finally:
-            upstream.release()
+            if upstream.status >= 500:
+                upstream.close()  # the service may close it (see gateway.upstream): not reused
+            else:
+                upstream.release()
 
     async def _no_body(
         self, request: web.Request, upstream: aiohttp.ClientResponse, decorate: Any
@@ -660,7 +692,7 @@ class Proxy:
             protocols=[upstream.protocol] if upstream.protocol else (),
             autoping=True,
             autoclose=True,
-            max_msg_size=4 * 1024 * 1024,
+            max_msg_size=CLIENT_WS_MAX_MESSAGE,
             compress=False,  # no permessage-deflate: a zlib pass per frame and socket
         )
         decorate(ws)

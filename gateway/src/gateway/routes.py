@@ -34,6 +34,9 @@ class Service:
     base_url: str  # no trailing slash; the first replica's once built
     routes: tuple[str, ...]
     base_urls: tuple[str, ...] = ()
+    # "METHOD /pattern" routes that need no access token (the service authenticates them its
+    # own way: login, a signed webhook, a feed token, a signed URL); see PublicRoutes
+    public: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         given = self.base_urls or tuple(self.base_url.split(","))
@@ -79,9 +82,45 @@ def _specificity(segs: Sequence[str]) -> tuple[int, int, int]:
     return (literals, len(body), 0 if is_prefix else 1)
 
 
+def parse_public(entry: str) -> tuple[str, list[str]]:
+    """``"POST /api/v1/meetings/webhooks/*"`` -> ``("POST", [segments])``."""
+    method, _, pattern = entry.strip().partition(" ")
+    if method not in {"GET", "POST", "PUT", "PATCH", "DELETE"} or not pattern:
+        raise ConfigError(f"public route must be 'METHOD /pattern': {entry!r}")
+    return method, split_pattern(pattern.strip())
+
+
+def _segments_match(pattern: Sequence[str], segs: Sequence[str]) -> bool:
+    if pattern and pattern[-1] == "**":
+        body = pattern[:-1]
+        return len(segs) >= len(body) and _segments_match(body, segs[: len(body)])
+    return len(pattern) == len(segs) and all(
+        p == s or (p == "*" and s) for p, s in zip(pattern, segs, strict=True)
+    )
+
+
+class PublicRoutes:
+    """The routes every service declares public in platform.toml (``public = [...]``), in one
+    place: the gateway lets them through without a token, the merged OpenAPI marks them so.
+    A ``HEAD`` is public where its ``GET`` is."""
+
+    def __init__(self, services: Sequence[Service]) -> None:
+        self.entries = [(m, p) for s in services for m, p in map(parse_public, s.public)]
+
+    def allows(self, method: str, segs: Sequence[str]) -> bool:
+        method = "GET" if method == "HEAD" else method
+        return any(m == method and _segments_match(p, segs) for m, p in self.entries)
+
+    def allows_template(self, method: str, path: str) -> bool:
+        """For an OpenAPI path template: ``{param}`` segments count as ``*``."""
+        segs = [("x" if s.startswith("{") else s) for s in path.strip("/").split("/")]
+        return self.allows(method.upper(), segs)
+
+
 class RouteTable:
     def __init__(self, services: Sequence[Service]) -> None:
         self.services: dict[str, Service] = {s.name: s for s in services}
+        self.public = PublicRoutes(services)
         self._root = _Node()
         order = 0
         for service in services:
@@ -196,11 +235,18 @@ def load_services(path: Path, env: Mapping[str, str] | None = None) -> list[Serv
             raise ConfigError(f"[services.{name}] routes must be a list of strings")
         for r in routes:
             split_pattern(r)
+        public = table.get("public", [])
+        if not isinstance(public, list) or not all(isinstance(r, str) for r in public):
+            raise ConfigError(f"[services.{name}] public must be a list of 'METHOD /pattern'")
+        for r in public:
+            parse_public(r)
         url = env.get(f"{env_key(name)}_URL")
         if not url:
             port = env.get(f"{env_key(name)}_PORT") or table.get("port")
             if port is None:
                 raise ConfigError(f"[services.{name}] needs a port (or set {env_key(name)}_URL)")
             url = f"http://127.0.0.1:{int(port)}"
-        services.append(Service(name=name, base_url=url.rstrip("/"), routes=tuple(routes)))
+        services.append(
+            Service(name=name, base_url=url.rstrip("/"), routes=tuple(routes), public=tuple(public))
+        )
     return services

@@ -21,12 +21,49 @@ import sys
 from typing import Any
 
 from aiohttp import HttpVersion11, web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
 
-from gateway.app import GATEWAY_KEY, Gateway, create_app
+from gateway.app import GATEWAY_KEY, STREAM_READ_BUFSIZE, Gateway, create_app
+from gateway.metrics import start_metrics_site
 from gateway.problems import problem
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger("gateway")
+
+
+class ProblemRequestHandler(RequestHandler):
+    """aiohttp's connection handler, whose answers to a request it cannot parse (a URL or a
+    header over the limits, a malformed request line) are problem+json like every other answer
+    of the platform, not aiohttp's text/plain."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status >= 500 or not isinstance(exc, HttpProcessingError):
+            return super().handle_error(request, status, exc, message)
+        detail = "The request could not be read."
+        if isinstance(exc, LineTooLong):
+            line = exc.args[0] if exc.args else b""
+            text = (
+                bytes(line).decode("latin-1") if isinstance(line, bytes | bytearray) else str(line)
+            )
+            if text.startswith("/") or " HTTP/" in text or "?" in text.split(":", 1)[0]:
+                status, detail = 414, "The URL is longer than the gateway reads (8 KiB)."
+            else:
+                status, detail = 431, "A request header is longer than the gateway reads."
+        resp = problem(status, detail)
+        resp.force_close()
+        return resp
+
+
+class ProblemServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
 def low_level_handler(gateway: Gateway) -> Any:
@@ -66,7 +103,12 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     lifespan = contextlib.asynccontextmanager(gateway.lifespan)
     async with lifespan(app):
-        server = web.Server(low_level_handler(gateway), access_log=None, max_field_size=16 * 1024)
+        server = ProblemServer(
+            low_level_handler(gateway),
+            access_log=None,
+            max_field_size=16 * 1024,
+            read_bufsize=STREAM_READ_BUFSIZE,
+        )
         runner = web.ServerRunner(server, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(
@@ -76,6 +118,13 @@ async def serve(
             reuse_port=reuse_port or None,
         )
         await site.start()
+        metrics_runner = None
+        if settings.gateway_metrics_port and reuse_port:
+            log.warning("GATEWAY_METRICS_PORT is ignored with GATEWAY_WORKERS > 1")
+        elif settings.gateway_metrics_port:
+            metrics_runner = await start_metrics_site(
+                settings.gateway_metrics_host, settings.gateway_metrics_port
+            )
         if started is not None:
             started.set()
         log.info(
@@ -88,6 +137,8 @@ async def serve(
             await stop.wait()
         finally:
             gateway.proxy.close_tunnels()  # raw WebSocket tunnels hold their handlers
+            if metrics_runner is not None:
+                await metrics_runner.cleanup()
             await runner.cleanup()
 
 

@@ -46,7 +46,13 @@ class GatewaySettings(ServiceSettings):
     gateway_replica_down_seconds: float = 5.0
     # With several replicas of a service, answers carry ``X-Served-By: <service>#<k>``.
     gateway_served_by: bool = True
+    # Prometheus metrics on their own port (never the public one); 0: not served.
+    gateway_metrics_port: int = 0
+    gateway_metrics_host: str = "0.0.0.0"
     cors_origins: str = ""
+    # The web client's build served at `/` (see gateway.web): "" = web/dist next to
+    # platform.toml, "off" = none.
+    gateway_web_dir: str = ""
     platform_config: str | None = Field(default=None)
 
     @model_validator(mode="after")

@@ -10,7 +10,10 @@ client in ``gateway.proxy``.
 Timeouts are aiohttp's ``sock_connect`` and ``sock_read``: connecting, and between two reads. A
 request that fails on a connection taken from the pool before any byte of the answer came back
 (the service closed it while idle) is sent again once on a new connection when the method is
-idempotent.
+idempotent (or the request carries an ``Idempotency-Key``, which makes the service answer a
+retry with its first answer). A connection is never reused after an answer that closes it
+(``Connection: close``) nor after a 5xx: uvicorn closes the connection of a request whose app
+raised, without saying so, and the next request sent on it would be reset.
 """
 
 from __future__ import annotations
@@ -297,7 +300,13 @@ class _Connection(asyncio.Protocol):
         self.busy = False
         if self.closed:
             return
-        if self.complete and self.keep_alive and self.error is None and not self.paused:
+        if (
+            self.complete
+            and self.keep_alive
+            and self.status < 500
+            and self.error is None
+            and not self.paused
+        ):
             self.pool._put(self)
         else:
             self.abort()
@@ -441,16 +450,17 @@ class UpstreamPool:
 
     # --- a request ------------------------------------------------------------------------------
 
-    async def send(self, method: str, data: bytes) -> _Connection:
+    async def send(self, method: str, data: bytes, *, retry_safe: bool = False) -> _Connection:
         """Send ``data`` (request head and body) and return the connection holding the answer:
         ``status``, ``reason``, ``headers``; then ``buffered_body()`` when ``complete``, else
-        ``iter_body()``. The caller must ``release()`` it."""
+        ``iter_body()``. The caller must ``release()`` it. ``retry_safe``: the request may be
+        sent twice whatever its method (it carries an ``Idempotency-Key``)."""
         conn = await self.acquire()
         try:
             await conn.exchange(data)
             return conn
         except UpstreamError:
-            retry = conn.reused and not conn.got_bytes and method in IDEMPOTENT
+            retry = conn.reused and not conn.got_bytes and (retry_safe or method in IDEMPOTENT)
             conn.release()
             if not retry or isinstance(conn.error, UpstreamTimeout):
                 raise

@@ -96,20 +96,37 @@ def message_posted(team_id: uuid.UUID, user_id: uuid.UUID, at: datetime) -> dict
 def meeting_ended(
     team_id: uuid.UUID, meeting_id: uuid.UUID, host: uuid.UUID, at: datetime
 ) -> dict[str, Any]:
+    """``meetings.meeting.ended`` as meetings writes it (contracts/events)."""
     return {
         "meeting_id": str(meeting_id),
         "team_id": str(team_id),
         "user_id": str(host),
+        "title": "Standup",
+        "description": "",
+        "start_time": iso(at - timedelta(minutes=30)),
+        "end_time": iso(at),
+        "status": "completed",
+        "created_by_id": str(host),
+        "provider": "jitsi",
+        "meeting_link": f"https://meet.jit.si/vc-{meeting_id.hex}",
+        "recording_url": None,
+        "started_at": iso(at - timedelta(minutes=30)),
         "ended_at": iso(at),
+        "participant_ids": [str(host)],
+        "attendee_ids": [str(host)],
+        "ended_by": "user",
     }
 
 
 def participant_joined(
     team_id: uuid.UUID, meeting_id: uuid.UUID, user_id: uuid.UUID, at: datetime
 ) -> dict[str, Any]:
+    """``meetings.participant.joined`` as meetings writes it (contracts/events)."""
     return {
         "meeting_id": str(meeting_id),
         "team_id": str(team_id),
         "user_id": str(user_id),
         "joined_at": iso(at),
+        "first_join": True,
+        "source": "user",
     }

@@ -6,7 +6,6 @@ import argparse
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,7 +30,6 @@ from .events import (
 )
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
-ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
 
 
 @pytest.mark.parametrize(
@@ -341,4 +339,4 @@ async def test_rebuild_command(database_url: str, make_user: Any) -> None:
 
 
 async def test_every_migration_up_and_down_and_head_matches_the_models() -> None:
-    await check_migrations("analytics", ALEMBIC_INI, Base.metadata)
+    await check_migrations("analytics", Base.metadata)

@@ -61,6 +61,7 @@ async def test_every_day_of_the_range_with_zeros(
         "completed_tasks": 0,
         "total_focus_minutes": 0,
         "meetings_count": 0,
+        "storage_bytes": 0,
     }
     mine = await my_days(client, user, "2026-11-24", "2026-11-24")
     assert mine == {

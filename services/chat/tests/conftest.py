@@ -1,21 +1,18 @@
 """Chat tests: the ASGI app for HTTP rules, real uvicorn processes for sockets and replicas.
 
 Membership comes the way it does in production when the projection has no row yet: a read-through
-to the teams service, here :class:`FakePlatform`, a real HTTP server speaking teams' internal
-route (and serving the JWKS of the test signer, for the uvicorn processes).
+to the teams service, here ``fake_teams`` (``teams_client.testing``: a real HTTP server speaking
+teams' internal route; ``team`` and ``Team`` come from there too). The uvicorn processes verify
+tokens against the JWKS of the test signer, which :class:`Jwks` serves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,10 +21,12 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from chat.app import create_app
+from teams_client.testing import FakeTeams, Team
+from vc_common.ports import free_port
 from vc_common.testing.keys import TestSigner
 from vc_common.testing.plugin import ServiceUnderTest, TestUser
+from vc_common.testing.servers import start_uvicorn, stop_process
 
-ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
 NATS_URL = os.environ.get("NATS_URL") or (
     os.environ.get("EVENT_BUS_URL", "nats://127.0.0.1:4222")
     if os.environ.get("EVENT_BUS_URL", "nats://").startswith("nats://")
@@ -37,91 +36,39 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @dataclass
-class FakePlatform:
-    """JWKS (identity) and ``GET /internal/v1/teams/{team}/members/{user}`` (teams)."""
+class Jwks:
+    """Identity's ``/.well-known/jwks.json`` with the test signer's keys, for the processes."""
 
-    signer: TestSigner
-    members: dict[tuple[uuid.UUID, uuid.UUID], str] = field(default_factory=dict)
-    url: str = ""
-    seq: int = 0
-
-    def add(self, team_id: uuid.UUID, user: TestUser, role: str = "member") -> None:
-        self.members[(team_id, user.id)] = role
-
-    def remove(self, team_id: uuid.UUID, user: TestUser) -> None:
-        self.members.pop((team_id, user.id), None)
-
-    def app(self) -> web.Application:
-        async def jwks(request: web.Request) -> web.Response:
-            del request
-            return web.json_response(self.signer.jwks)
-
-        async def member(request: web.Request) -> web.Response:
-            team_id = uuid.UUID(request.match_info["team_id"])
-            user_id = uuid.UUID(request.match_info["user_id"])
-            role = self.members.get((team_id, user_id))
-            if role is None:
-                return web.json_response({"status": 404}, status=404)
-            self.seq += 1
-            return web.json_response(
-                {"team_id": str(team_id), "user_id": str(user_id), "role": role, "seq": self.seq}
-            )
-
-        app = web.Application()
-        app.router.add_get("/.well-known/jwks.json", jwks)
-        app.router.add_get("/internal/v1/teams/{team_id}/members/{user_id}", member)
-        return app
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    url: str
 
 
 @pytest_asyncio.fixture(scope="session")
-async def platform(signer: TestSigner) -> AsyncIterator[FakePlatform]:
-    fake = FakePlatform(signer)
-    runner = web.AppRunner(fake.app())
+async def jwks(signer: TestSigner) -> AsyncIterator[Jwks]:
+    async def keys(request: web.Request) -> web.Response:
+        del request
+        return web.json_response(signer.jwks)
+
+    app = web.Application()
+    app.router.add_get("/.well-known/jwks.json", keys)
+    runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield Jwks(f"http://127.0.0.1:{port}/.well-known/jwks.json")
     await runner.cleanup()
 
 
 @pytest.fixture(scope="session")
-def vc_service(platform: FakePlatform) -> ServiceUnderTest:
+def vc_service(fake_teams: FakeTeams) -> ServiceUnderTest:
     return ServiceUnderTest(
         name="chat",
         app_factory=create_app,
-        alembic_ini=ALEMBIC_INI,
         settings_env={
             "CHAT_FANOUT": "local",
-            "TEAMS_URL": platform.url,
-            "CHAT_EVENTS_ENABLED": "false",
+            "TEAMS_URL": fake_teams.url,
+            "EVENTS_ENABLED": "false",
         },
     )
-
-
-@dataclass
-class Team:
-    id: uuid.UUID
-    owner: TestUser
-    admin: TestUser
-    member: TestUser
-    outsider: TestUser
-
-
-@pytest.fixture
-def team(platform: FakePlatform, make_user: Callable[..., TestUser]) -> Team:
-    t = Team(uuid.uuid4(), make_user(), make_user(), make_user(), make_user())
-    platform.add(t.id, t.owner, "owner")
-    platform.add(t.id, t.admin, "admin")
-    platform.add(t.id, t.member, "member")
-    return t
 
 
 # ---- real servers ------------------------------------------------------------------------------
@@ -144,65 +91,44 @@ class ChatServer:
         return f"ws://127.0.0.1:{self.port}/api/v1/rooms/{room_id}/ws" + (f"?{qs}" if qs else "")
 
 
-async def start_server(database_url: str, platform: FakePlatform, **env: str) -> ChatServer:
+@dataclass
+class Platform:
+    """What a chat process reaches over HTTP: identity's JWKS and teams' internal route."""
+
+    jwks: Jwks
+    teams: FakeTeams
+
+
+@pytest.fixture(scope="session")
+def platform(jwks: Jwks, fake_teams: FakeTeams) -> Platform:
+    return Platform(jwks, fake_teams)
+
+
+async def start_server(database_url: str, platform: Platform, **env: str) -> ChatServer:
     port = free_port()
     full_env = {
         **os.environ,
         "ENVIRONMENT": "test",
         "CHAT_DATABASE_URL": database_url,
-        "JWKS_URL": f"{platform.url}/.well-known/jwks.json",
-        "TEAMS_URL": platform.url,
-        "CHAT_EVENTS_ENABLED": "false",
+        "JWKS_URL": platform.jwks.url,
+        "TEAMS_URL": platform.teams.url,
+        "EVENTS_ENABLED": "false",
         "LOG_LEVEL": os.environ.get("CHAT_TEST_LOG_LEVEL", "WARNING"),
         "NATS_URL": NATS_URL,
         "CHAT_GAP_WAIT": "0.2",
     }
     full_env.pop("REDIS_URL", None)
     full_env.update(env)
-    proc = await asyncio.create_subprocess_exec(
-        *[
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "chat.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env=full_env,
-    )
-    server = ChatServer(port, proc)
-    async with httpx.AsyncClient() as client:
-        # a deadline, not a count: on a loaded 2-core machine starting the app alone can take
-        # more than ten seconds
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.returncode is not None:
-                raise RuntimeError(f"chat server exited with {proc.returncode}")
-            try:
-                if (await client.get(server.http + "/livez")).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("chat server did not start")
+    proc = await start_uvicorn("chat.app:create_app", port, full_env, ready_path="/livez")
+    return ChatServer(port, proc)
 
 
 async def stop_server(server: ChatServer) -> None:
-    server.proc.terminate()
-    try:
-        await asyncio.wait_for(server.proc.wait(), 10)
-    except TimeoutError:
-        server.proc.kill()
-        await server.proc.wait()
+    await stop_process(server.proc)
 
 
 @pytest_asyncio.fixture(scope="session")
-async def server(database_url: str, platform: FakePlatform) -> AsyncIterator[ChatServer]:
+async def server(database_url: str, platform: Platform) -> AsyncIterator[ChatServer]:
     """One replica, in-process fan-out and presence."""
     s = await start_server(database_url, platform, CHAT_FANOUT="local")
     yield s
@@ -211,7 +137,7 @@ async def server(database_url: str, platform: FakePlatform) -> AsyncIterator[Cha
 
 @pytest_asyncio.fixture(scope="session")
 async def nats_replicas(
-    database_url: str, platform: FakePlatform
+    database_url: str, platform: Platform
 ) -> AsyncIterator[tuple[ChatServer, ChatServer]]:
     """Two replicas on one database, fan-out over NATS core, presence in Redis."""
     a = await start_server(database_url, platform, CHAT_FANOUT="nats", REDIS_URL=REDIS_URL)
@@ -223,7 +149,7 @@ async def nats_replicas(
 
 @pytest_asyncio.fixture(scope="session")
 async def redis_replicas(
-    database_url: str, platform: FakePlatform
+    database_url: str, platform: Platform
 ) -> AsyncIterator[tuple[ChatServer, ChatServer]]:
     """Two replicas, fan-out over Redis pub/sub, presence in Redis, short heartbeats."""
     env = {

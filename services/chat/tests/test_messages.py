@@ -5,8 +5,9 @@ import uuid
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
+from teams_client.testing import Team
 
-from .conftest import Team, create_room
+from .conftest import create_room
 from .test_rooms import outbox
 
 
@@ -60,6 +61,20 @@ async def test_post_and_history(
         "timestamp": events[0]["data"]["timestamp"],
     }
     assert all("m0" not in str(e) for e in events)  # never the text
+
+
+async def test_the_usernames_a_message_mentions_travel_with_its_event(
+    client: httpx.AsyncClient, team: Team, db_connection: AsyncConnection
+) -> None:
+    room = await create_room(client, team)
+    content = "@ann_1 see this, @Bob.smith. and @ann_1 again; mail me@example.org, x@ y"
+    resp = await client.post(
+        f"/api/v1/rooms/{room}/messages", json={"content": content}, headers=team.member.headers
+    )
+    assert resp.status_code == 201, resp.text
+    [event] = await outbox(db_connection, "chat.message.posted", team)
+    assert event["data"]["mentions"] == ["ann_1", "Bob.smith."]
+    assert "see this" not in str(event)
 
 
 async def test_content_length(client: httpx.AsyncClient, team: Team) -> None:
@@ -140,7 +155,7 @@ async def test_presence_is_for_members(client: httpx.AsyncClient, team: Team) ->
     url = f"/api/v1/teams/{team.id}/presence"
     resp = await client.get(url, headers=team.member.headers)
     assert resp.status_code == 200
-    assert resp.json() == {"team_id": str(team.id), "online": []}
+    assert resp.json() == {"team_id": str(team.id), "items": [], "online": []}
     assert (await client.get(url, headers=team.outsider.headers)).status_code == 404
 
 

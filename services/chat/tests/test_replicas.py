@@ -5,19 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from teams_client.testing import FakeTeams, Team
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .conftest import (
     NATS_URL,
     ChatServer,
-    FakePlatform,
-    Team,
     close_code,
     create_room,
     post,
@@ -138,16 +138,15 @@ async def test_presence_across_replicas_and_heartbeat_timeout(
 async def test_removed_member_is_disconnected_on_every_replica(
     nats_replicas: tuple[ChatServer, ChatServer],
     team: Team,
-    platform: FakePlatform,
+    fake_teams: FakeTeams,
     database_url: str,
 ) -> None:
     from chat.consumers import consumer
     from chat.presence.store import MemoryPresence
-    from chat.realtime.current import set_current_hub
-    from chat.realtime.fanout import NatsFanout
     from chat.realtime.hub import Hub
     from vc_common.db import Database
     from vc_common.events.envelope import CloudEvent
+    from vc_common.sockets.fanout import NatsFanout
 
     a, b = nats_replicas
     room = await create_room(a.http, team)
@@ -163,9 +162,10 @@ async def test_removed_member_is_disconnected_on_every_replica(
         hub = Hub(NatsFanout(NATS_URL), MemoryPresence(), load=nothing, last_seq=nothing)
         await hub.fanout.start()
         db = Database(database_url)
-        set_current_hub(hub)
+        bound = consumer._context
+        consumer.bind(SimpleNamespace(state=SimpleNamespace(hub=hub)))
         try:
-            platform.remove(team.id, team.member)
+            seq = fake_teams.remove(team.id, team.member.id)
             event = CloudEvent(
                 source="teams",
                 type="teams.member.removed",
@@ -175,7 +175,7 @@ async def test_removed_member_is_disconnected_on_every_replica(
                     "user_id": str(team.admin.id),  # the actor; the member is member_id
                     "member_id": str(team.member.id),
                     "role": "member",
-                    "seq": platform.seq + 1000,
+                    "seq": seq,
                     "actor_id": str(team.admin.id),
                 },
             )
@@ -189,6 +189,6 @@ async def test_removed_member_is_disconnected_on_every_replica(
                 async with connect(a.ws(room, team.member.token)):
                     pass
         finally:
-            set_current_hub(None)
+            consumer._context = bound
             await hub.fanout.close()
             await db.dispose()

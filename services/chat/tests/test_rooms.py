@@ -6,9 +6,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from teams_client.testing import Team
 from vc_common.events.contracts import validate_event
-
-from .conftest import Team
 
 
 async def outbox(db: AsyncConnection, type_: str, team: Team) -> list[dict[str, Any]]:

@@ -8,11 +8,12 @@ import uuid
 import httpx
 import orjson
 import pytest
+from teams_client.testing import Team
 from vc_common.testing.plugin import TestUser
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from .conftest import ChatServer, Team, close_code, create_room, no_frame, post, recv
+from .conftest import ChatServer, close_code, create_room, no_frame, post, recv
 
 
 @pytest.mark.parametrize("case", ["no token", "bad token", "outsider", "unknown room", "bad since"])
@@ -64,6 +65,8 @@ async def test_messages_reach_every_socket_in_order(server: ChatServer, team: Te
         assert (await recv(a, kind="error"))["status"] == 422
         await a.send("not json")
         assert (await recv(a, kind="error"))["status"] == 400
+        await a.send('{"type": "message", "content": "a\\u0000b"}')  # PostgreSQL cannot store it
+        assert (await recv(a, kind="error"))["status"] == 422
         await a.send(orjson.dumps({"type": "ping"}).decode())
         await recv(a, kind="pong")
     async with httpx.AsyncClient(base_url=server.http) as c:

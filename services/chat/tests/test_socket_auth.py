@@ -5,6 +5,7 @@ revokes tokens the way identity does, through the shared store)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -15,16 +16,17 @@ import jwt
 import orjson
 import pytest_asyncio
 import redis.asyncio as aioredis
+from teams_client.testing import FakeTeams, Team
 from vc_common.auth import RedisRevocationStore
 from vc_common.testing.keys import TestSigner
 from vc_common.testing.plugin import TestUser
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from .conftest import (
     REDIS_URL,
     ChatServer,
-    FakePlatform,
-    Team,
+    Platform,
     close_code,
     create_room,
     no_frame,
@@ -35,11 +37,11 @@ from .conftest import (
 )
 
 WARNING = 1.5  # CHAT_TOKEN_EXPIRY_WARNING of the server below
-CHECK = 1.0  # CHAT_REVOCATION_CHECK_INTERVAL
+CHECK = 30.0  # CHAT_REVOCATION_CHECK_INTERVAL: revocations are pushed, the look-up a backstop
 
 
 @pytest_asyncio.fixture(scope="module")
-async def auth_server(database_url: str, platform: FakePlatform) -> AsyncIterator[ChatServer]:
+async def auth_server(database_url: str, platform: Platform) -> AsyncIterator[ChatServer]:
     s = await start_server(
         database_url,
         platform,
@@ -76,15 +78,16 @@ async def test_expiring_token_is_announced_then_closed_4401(
     auth_server: ChatServer, team: Team, signer: TestSigner
 ) -> None:
     room = await create_room(auth_server.http, team)
-    token = short_token(signer, team.member, ttl=3)
+    # ttl long enough that a loaded machine still posts before the end (3 s flaked under load)
+    token = short_token(signer, team.member, ttl=8)
     exp = int(claims(token)["exp"])
     async with connect(auth_server.ws(room, token)) as ws:
-        warned = await recv(ws, kind="auth.expiring", within=5)
+        warned = await recv(ws, kind="auth.expiring", within=10)
         assert warned == {"type": "auth.expiring", "exp": exp}
         assert time.time() < exp  # announced before the end, and the socket still works
         m = await post(auth_server.http, room, team.owner, "still here")
         assert (await recv(ws))["message"]["id"] == m["id"]
-        assert await close_code(ws, 5) == 4401
+        assert await close_code(ws, 10) == 4401
         assert time.time() >= exp - 0.5  # not (much) before the token's exp
         assert ws.close_reason == "token expired"
 
@@ -147,8 +150,8 @@ async def test_revoked_token_closes_4401(
         c = claims(team.member.token)
         await revocations.revoke_token(str(c["jti"]), int(str(c["exp"])))  # logout
         started = time.monotonic()
-        assert await close_code(ws, CHECK + 5) == 4401  # by the periodic check, unprompted
-        assert time.monotonic() - started <= CHECK + 2
+        assert await close_code(ws, 10) == 4401  # unprompted, pushed through Redis
+        assert time.monotonic() - started <= 3  # not the 30 s look-up
         assert ws.close_reason == "token revoked"
 
 
@@ -156,13 +159,14 @@ async def test_revoked_user_cannot_post_another_frame(
     auth_server: ChatServer,
     team: Team,
     make_user: Callable[..., TestUser],
-    platform: FakePlatform,
+    fake_teams: FakeTeams,
     revocations: RedisRevocationStore,
 ) -> None:
-    """Deactivation / password change revokes every token of the user issued before: the next
-    frame is refused (checked before it is handled), whatever the periodic timer says."""
+    """Deactivation / password change revokes every token of the user issued before: the socket
+    is closed (pushed), and a frame that races the push is refused (checked before it is
+    handled)."""
     user = make_user()
-    platform.add(team.id, user)
+    fake_teams.add(team.id, user.id)
     room = await create_room(auth_server.http, team)
     async with (
         connect(auth_server.ws(room, user.token)) as ws,
@@ -171,11 +175,29 @@ async def test_revoked_user_cannot_post_another_frame(
         await recv(ws, kind="presence")
         await revocations.revoke_user(user.id, int(time.time()) + 1)
         content = f"after revocation {uuid.uuid4()}"
-        await ws.send(orjson.dumps({"type": "message", "content": content}).decode())
+        with contextlib.suppress(ConnectionClosed):  # already closed by the pushed revocation
+            await ws.send(orjson.dumps({"type": "message", "content": content}).decode())
         assert await close_code(ws, 5) == 4401
-        await no_frame(watcher, wait=0.5)
+        await no_frame(watcher, kind="message", wait=0.5)
     async with httpx.AsyncClient(base_url=auth_server.http) as c:
         items = (await c.get(f"/api/v1/rooms/{room}/messages", headers=team.admin.headers)).json()[
             "items"
         ]
     assert content not in [m["content"] for m in items]
+
+
+async def test_a_frame_over_the_limit_closes_the_socket_1009_and_posts_nothing(
+    auth_server: ChatServer, team: Team
+) -> None:
+    room = await create_room(auth_server.http, team)
+    big = orjson.dumps({"type": "message", "content": "x" * (8 * 1024 * 1024)}).decode()
+    async with connect(auth_server.ws(room, team.member.token), max_size=None) as ws:
+        await ws.send(big)
+        assert await close_code(ws, 10) == 1009
+    async with httpx.AsyncClient() as http:
+        resp = await http.get(
+            f"{auth_server.http}/api/v1/rooms/{room}/messages",
+            headers={"Authorization": f"Bearer {team.member.token}"},
+        )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["items"] == []

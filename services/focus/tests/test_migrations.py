@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from focus.models import Base
 from vc_common.testing.migrations import check_migrations
 
-ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
-
 
 async def test_every_migration_up_and_down_and_head_matches_the_models() -> None:
-    await check_migrations("focus", ALEMBIC_INI, Base.metadata)
+    await check_migrations("focus", Base.metadata)

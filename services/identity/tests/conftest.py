@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import secrets
-import socket
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -16,14 +15,15 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 from identity.app import create_app
-from vc_common.testing.keys import TestSigner
-from vc_common.testing.plugin import ServiceUnderTest, running
+from vc_common.ports import free_port
+from vc_common.testing.plugin import ServiceUnderTest
 
 ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = "correct horse battery"
 
-# cheap hashes in tests; rate limits high (REDIS_URL may share counters between tests: the
-# rate-limit tests lower them on their own app and use unique accounts and addresses)
+# cheap hashes in tests; rate limits and the failed-login backoff high (REDIS_URL shares their
+# counters between tests and between runs: every test fails its sign-ins from 127.0.0.1; the
+# throttling tests lower them on their own app, strict_limits, with unique addresses)
 TEST_ENV = {
     "ARGON2_TIME_COST": "1",
     "ARGON2_MEMORY_COST": "8",
@@ -31,6 +31,8 @@ TEST_ENV = {
     "MAIL_SENDER_ENABLED": "false",
     "LOGIN_RATE_PER_ACCOUNT": "1000/minute",
     "LOGIN_RATE_PER_IP": "1000/minute",
+    "LOGIN_FREE_FAILURES_PER_PAIR": "1000000",
+    "LOGIN_FREE_FAILURES_PER_ADDRESS": "1000000",
     "REGISTER_RATE_PER_ACCOUNT": "1000/minute",
     "REGISTER_RATE_PER_IP": "1000/minute",
     "LOG_JSON": "false",
@@ -42,7 +44,6 @@ def vc_service() -> ServiceUnderTest:
     return ServiceUnderTest(
         name="identity",
         app_factory=create_app,
-        alembic_ini=Path(__file__).parents[1] / "alembic.ini",
         settings_env=TEST_ENV,
     )
 
@@ -95,12 +96,6 @@ def api() -> Api:
     return Api()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class MailBox:
     """A real SMTP server (aiosmtpd) that keeps what it receives."""
 
@@ -132,24 +127,20 @@ def smtp() -> Iterator[tuple[MailBox, int]]:
         controller.stop()
 
 
-@pytest_asyncio.fixture
-async def mail_client(
-    smtp: tuple[MailBox, int],
-    service_env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    signer: TestSigner,
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A live app (real commits) whose mail sender runs, pointed at the ``smtp`` server."""
+@pytest.fixture
+def mail_env(
+    smtp: tuple[MailBox, int], service_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mail sender on, pointed at the ``smtp`` server (set before the app is made)."""
     del service_env
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(smtp[1]))
     monkeypatch.setenv("MAIL_SENDER_ENABLED", "true")
     monkeypatch.setenv("MAIL_POLL_INTERVAL", "0.05")
-    application = create_app()
-    async with (
-        running(application, None, signer),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as c,
-    ):
-        yield c
+
+
+@pytest_asyncio.fixture
+async def mail_client(mail_env: None, live_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The plugin's ``live_client`` (real commits) with the mail sender running."""
+    del mail_env
+    return live_client

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from identity.users.events import (
+from identity.events import (
     DEACTIVATED,
     REACTIVATED,
     REGISTERED,
@@ -16,9 +16,10 @@ from identity.users.events import (
     VERIFIED,
 )
 from jsonschema import Draft202012Validator
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from vc_common.events.contracts import validate_event
+from vc_common.testing.plugin import wait_for
 
 CONTRACTS = Path(__file__).resolve().parents[3] / "contracts" / "events"
 TYPES = [REGISTERED, VERIFIED, UPDATED, DEACTIVATED, REACTIVATED]
@@ -96,3 +97,29 @@ async def test_every_emitted_event_matches_its_schema(
     registered = rows[0].payload["data"]
     assert registered["first_name"] == "Eve"
     assert registered["timezone"] == "UTC"
+
+
+async def test_the_relay_publishes_what_patch_me_committed(
+    live_app: Any, live_client: httpx.AsyncClient, api: Any
+) -> None:
+    """The factory runs identity's relay: the ``identity.user.updated`` that PATCH /users/me
+    wrote is published after commit (``sent_at`` is set only once the broker acknowledged it)."""
+    account = await api.signed_in(live_client)
+    resp = await live_client.patch(
+        "/api/v1/users/me", json={"timezone": "Europe/Paris"}, headers=account.headers
+    )
+    assert resp.status_code == 200, resp.text
+    outbox = live_app.state.event_tables.outbox
+
+    async def published() -> Any:
+        stmt = select(outbox.c.sent_at, outbox.c.payload).where(
+            outbox.c.type == UPDATED, outbox.c.subject == str(account.id)
+        )
+        async with live_app.state.db.sessionmaker() as session:
+            row = (await session.execute(stmt)).one_or_none()
+        return row if row is not None and row.sent_at is not None else None
+
+    row = await wait_for(published, within=30)
+    validate_event(row.payload)
+    assert row.payload["data"]["timezone"] == "Europe/Paris"
+    assert row.payload["data"]["changed_fields"] == ["timezone"]

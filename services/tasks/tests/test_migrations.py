@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from vc_common.testing.plugin import alembic, create_database, drop_database
-
-ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
+from vc_common.migrations import migrate
+from vc_common.testing.plugin import create_database, drop_database
 
 
 async def tables(url: str) -> set[str]:
@@ -35,7 +33,7 @@ async def test_upgrade_downgrade_upgrade() -> None:
     name = f"test_tasks_migrations_{os.getpid()}"
     url = await create_database(name)
     try:
-        await alembic(ALEMBIC_INI, url, "upgrade", "head")
+        await migrate("tasks", url, "upgrade", "head")
         up = await tables(url)
         assert {
             "boards",
@@ -57,9 +55,9 @@ async def test_upgrade_downgrade_upgrade() -> None:
             assert await scalar(
                 url, "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_tasks_search_trgm'"
             )
-        await alembic(ALEMBIC_INI, url, "downgrade", "base")
+        await migrate("tasks", url, "downgrade", "base")
         assert await tables(url) == {"alembic_version"}
-        await alembic(ALEMBIC_INI, url, "upgrade", "head")
+        await migrate("tasks", url, "upgrade", "head")
         assert await tables(url) == up
     finally:
         await drop_database(name)
@@ -71,5 +69,5 @@ async def test_every_migration_up_and_down_and_head_matches_the_models() -> None
 
     # the trigram search index exists only where the server has pg_trgm (not in make run's)
     await check_migrations(
-        "tasks", ALEMBIC_INI, Base.metadata, extra_indexes=frozenset({"ix_tasks_search_trgm"})
+        "tasks", Base.metadata, extra_indexes=frozenset({"ix_tasks_search_trgm"})
     )

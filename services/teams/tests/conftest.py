@@ -5,13 +5,10 @@ public user view until identity's app can be started here)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,27 +17,14 @@ import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from teams.app import create_app
-from teams.models import event_tables
 from teams.users.models import KnownUser
-from vc_common.testing.plugin import (
-    ServiceUnderTest,
-    TestUser,
-    alembic,
-    create_database,
-    drop_database,
-)
+from vc_common.ports import free_port
+from vc_common.testing.plugin import ReadOutbox, ServiceUnderTest, TestUser
 
-ALEMBIC_INI = Path(__file__).parents[1] / "alembic.ini"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+Outbox = ReadOutbox
 
 
 class ServerThread:
@@ -127,12 +111,7 @@ def identity_server(identity_users: dict[uuid.UUID, str]) -> Iterator[ServerThre
 
 @pytest.fixture(scope="session")
 def vc_service(identity_server: ServerThread) -> ServiceUnderTest:
-    return ServiceUnderTest(
-        name="teams",
-        app_factory=create_app,
-        alembic_ini=ALEMBIC_INI,
-        settings_env={"IDENTITY_URL": identity_server.url},
-    )
+    return ServiceUnderTest(name="teams", settings_env={"IDENTITY_URL": identity_server.url})
 
 
 # ------------------------------------------------------------------------- helpers
@@ -181,25 +160,6 @@ def make_team(
     return make
 
 
-Outbox = Callable[..., Awaitable[list[dict[str, Any]]]]
-
-
-@pytest.fixture
-def outbox(db_connection: AsyncConnection) -> Outbox:
-    """The payloads written to the outbox (in this test's transaction), oldest first."""
-
-    async def read(type_: str | None = None, subject: str | None = None) -> list[dict[str, Any]]:
-        t = event_tables.outbox
-        stmt = select(t.c.payload).order_by(t.c.seq)
-        if type_ is not None:
-            stmt = stmt.where(t.c.type == type_)
-        if subject is not None:
-            stmt = stmt.where(t.c.subject == subject)
-        return [r[0] for r in await db_connection.execute(stmt)]
-
-    return read
-
-
 @pytest_asyncio.fixture
 async def teams_server(service_env: dict[str, str], signer: Any) -> AsyncIterator[ServerThread]:
     """The real teams app served by uvicorn on a free port (real commits: use unique data)."""
@@ -216,28 +176,3 @@ async def teams_server(service_env: dict[str, str], signer: Any) -> AsyncIterato
         yield server
     finally:
         await asyncio.to_thread(server.__exit__, None, None, None)
-
-
-# ------------------------------------------------------------------------- own database
-# The plugin's session-scoped `database_url` / `db_engine` are computed once per pytest session,
-# so when `make test` runs every service's tests in one session they would be those of the first
-# service that asked. Teams keeps its own (same recipe, its own fixture definitions).
-
-
-@pytest_asyncio.fixture(scope="session")
-async def database_url(vc_service: ServiceUnderTest) -> AsyncIterator[str]:
-    name = f"test_teams_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
-    url = await create_database(name)
-    assert vc_service.alembic_ini is not None
-    await alembic(vc_service.alembic_ini, url, "upgrade", "head")
-    try:
-        yield url
-    finally:
-        await drop_database(name)
-
-
-@pytest_asyncio.fixture(scope="session")
-async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_async_engine(database_url, pool_size=5, max_overflow=10)
-    yield engine
-    await engine.dispose()

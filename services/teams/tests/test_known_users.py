@@ -50,7 +50,7 @@ async def test_identity_events_build_the_projection(
         db_connection,
         join_transaction_mode="create_savepoint",
     )
-    consumer = app.state.consumer
+    consumer = app.state.consumers[0]
     owner, alice = make_user(), make_user()
     team = await make_team(owner)
     add = {"user_id": str(alice.id)}
@@ -108,7 +108,7 @@ async def test_an_event_overrides_a_read_through_row(
         join_transaction_mode="create_savepoint",
     )
     bob = await known(make_user())  # event_time NULL, as a read-through leaves it
-    await app.state.consumer.handle(
+    await app.state.consumers[0].handle(
         db, identity_event("deactivated", bob, T0 - timedelta(days=1), actor_id=str(uuid.uuid4()))
     )
     assert await known_row(db_connection, bob) == (bob.username, False)

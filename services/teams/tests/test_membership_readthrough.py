@@ -1,10 +1,10 @@
-"""vc_common.membership end to end against the real teams service (uvicorn on a free port).
+"""teams_client's projection end to end against the real teams service (uvicorn, a free port).
 
-A stand-in "boards" service (its own database, built like any service with
-``install_membership_tables``) guards its routes with ``team_member(...)`` and
-``require_membership(...)``. Its projection is empty at first, so a team created a moment ago
-is found by reading through to teams; then the projection is kept by teams' real events, taken
-from teams' outbox and fed through ``Consumer.handle``.
+A stand-in "boards" service (its own database, built like any service: a
+``MembershipProjection``, a permission table, ``ctx.authorize`` in its rules). Its projection is
+empty at first, so a team created a moment ago is found by reading through to teams; then the
+projection is kept by teams' real events, taken from teams' outbox and fed through
+``Consumer.handle``.
 """
 
 from __future__ import annotations
@@ -13,44 +13,37 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from sqlalchemy import Column, MetaData, Table, Uuid, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from teams.models import event_tables as teams_event_tables
+from teams_client import ADMIN, MEMBER, MembershipProjection
 from vc_common.app import create_service_app
-from vc_common.auth import CurrentUser
+from vc_common.authz import Access, Permissions
+from vc_common.context import Context, ContextDep
 from vc_common.db import Database
 from vc_common.errors import NotFound
 from vc_common.events.consumer import Consumer
 from vc_common.events.envelope import CloudEvent
 from vc_common.events.tables import install_event_tables
-from vc_common.membership import (
-    Membership,
-    MembershipTables,
-    TeamMember,
-    install_membership_tables,
-    membership_consumer_handlers,
-    membership_runtime,
-    on_team_deleted,
-    require_membership,
-    team_member,
-)
-from vc_common.models import NAMING_CONVENTION
+from vc_common.models import service_metadata
 from vc_common.settings import ServiceSettings
 from vc_common.tables import install_common_tables
 from vc_common.testing.plugin import TestUser, create_database, drop_database, running
-from vc_common.uow import SessionDep
+
+PERMISSIONS = Permissions({"thing.read": MEMBER, "thing.create": ADMIN})
 
 
 @dataclass
 class Boards:
     client: httpx.AsyncClient
     db: Database
-    tables: MembershipTables
+    tables: MembershipProjection
     things: Table
     consumer: Consumer
 
@@ -59,40 +52,39 @@ def boards_service(things: Table) -> APIRouter:
     router = APIRouter()
 
     @router.post("/api/v1/teams/{team_id}/things", status_code=201)
-    async def create_thing(
-        session: SessionDep,
-        member: Annotated[Membership, Depends(team_member("admin"))],
-    ) -> dict[str, str]:
+    async def create_thing(team_id: uuid.UUID, ctx: ContextDep) -> dict[str, str]:
+        member = await ctx.authorize(team_id, "thing.create")
         thing_id = uuid.uuid4()
-        await session.execute(insert(things).values(id=thing_id, team_id=member.team_id))
+        await ctx.session.execute(insert(things).values(id=thing_id, team_id=team_id))
         return {"id": str(thing_id), "role": member.role.value}
 
     @router.get("/api/v1/teams/{team_id}/things")
-    async def list_things(session: SessionDep, member: TeamMember) -> list[str]:
-        rows = await session.execute(select(things.c.id).where(things.c.team_id == member.team_id))
+    async def list_things(team_id: uuid.UUID, ctx: ContextDep) -> list[str]:
+        await ctx.authorize(team_id, "thing.read")
+        rows = await ctx.session.execute(select(things.c.id).where(things.c.team_id == team_id))
         return [str(r[0]) for r in rows]
 
     @router.get("/api/v1/things/{thing_id}")
-    async def get_thing(
-        thing_id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser
-    ) -> dict[str, str]:
+    async def get_thing(thing_id: uuid.UUID, ctx: ContextDep) -> dict[str, str]:
         team_id = (
-            await session.execute(select(things.c.team_id).where(things.c.id == thing_id))
+            await ctx.session.execute(select(things.c.team_id).where(things.c.id == thing_id))
         ).scalar()
         if team_id is None:
             raise NotFound("Thing not found.")
-        member = await require_membership(session, request, team_id, user, "member")
+        member = await ctx.authorize(team_id, "thing.read", not_found="Thing not found.")
         return {"id": str(thing_id), "role": member.role.value}
 
     return router
 
 
 @pytest_asyncio.fixture
-async def boards(teams_server: Any, signer: Any) -> AsyncIterator[Boards]:
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+async def boards(
+    teams_server: Any, signer: Any, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Boards]:
+    metadata: MetaData = service_metadata()
     install_common_tables(metadata)
     install_event_tables(metadata)
-    tables = install_membership_tables(metadata)
+    tables = MembershipProjection(metadata)
     things = Table(
         "things",
         metadata,
@@ -100,13 +92,13 @@ async def boards(teams_server: Any, signer: Any) -> AsyncIterator[Boards]:
         Column("team_id", Uuid, nullable=False, index=True),
     )
 
-    @on_team_deleted(tables)
-    async def drop_things(session: AsyncSession, team_id: uuid.UUID, event: CloudEvent) -> None:
+    @tables.on_team_deleted
+    async def drop_things(ctx: Context, team_id: uuid.UUID, event: CloudEvent) -> None:
         del event
-        await session.execute(delete(things).where(things.c.team_id == team_id))
+        await ctx.session.execute(delete(things).where(things.c.team_id == team_id))
 
     consumer = Consumer("boards-test")
-    membership_consumer_handlers(consumer, tables)
+    tables.register(consumer)
 
     name = f"test_boards_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     url = await create_database(name)
@@ -114,13 +106,16 @@ async def boards(teams_server: Any, signer: Any) -> AsyncIterator[Boards]:
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     await engine.dispose()
+    monkeypatch.setenv("TEAMS_URL", teams_server.url)
+    monkeypatch.setenv("EVENTS_ENABLED", "false")
     settings = ServiceSettings(service_name="boards", environment="test", database_url=url)
     app = create_service_app(
         settings,
         title="boards",
         routers=[boards_service(things)],
         metadata=metadata,
-        on_startup=[membership_runtime(tables, teams_url=teams_server.url)],
+        consumers=[consumer],
+        access=Access(PERMISSIONS, tables.reader(settings)),
     )
     try:
         async with (

@@ -1,18 +1,28 @@
 """A throwaway ASGI app factory the runner tests start instead of a real service.
 
 Behaviour by environment: ``FAKE_NO_READYZ=1`` serves no /readyz, ``FAKE_EXIT_AFTER=<s>``
-makes the process exit with code 3 after that many seconds (an unexpected death)."""
+makes the process exit with code 3 after that many seconds (an unexpected death),
+``FAKE_SLOW_STOP=<s>`` makes its shutdown take that long."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    await asyncio.sleep(float(os.environ.get("FAKE_SLOW_STOP", "0")))
+
+
 def create_app() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(lifespan=_lifespan)
     name = os.environ.get("SERVICE_NAME", "?")
 
     if not os.environ.get("FAKE_NO_READYZ"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from vc_devrun.config import (
     service_database_url,
     with_database,
 )
-from vc_devrun.runner import build_env
+from vc_devrun.runner import build_env, bytecode_dir
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -78,6 +81,8 @@ def test_default_command_is_uvicorn_factory(tmp_path: Path) -> None:
         "--port",
         "8101",
         "--no-access-log",
+        "--ws-max-size",
+        "1048576",
     ]
 
 
@@ -108,6 +113,38 @@ def test_ports_are_overridden_by_environment(tmp_path: Path) -> None:
     assert config.gateway is not None
     assert config.gateway.port == 9000
     assert [s.port for s in config.services] == [9101, 9104]
+
+
+def test_one_knob_moves_the_whole_platform(tmp_path: Path) -> None:
+    """PORT_BASE (or GATEWAY_PORT alone) shifts every port, keeping each service's distance
+    from the gateway's; a <NAME>_PORT still pins one."""
+    path = write(tmp_path, SAMPLE)
+    configured = load_config(path, env={})
+    assert configured.gateway is not None
+    distances = [s.port - configured.gateway.port for s in configured.services]
+    for env in ({"PORT_BASE": "9000"}, {"GATEWAY_PORT": "9000"}):
+        moved = load_config(path, env=env)
+        assert moved.gateway is not None
+        assert moved.gateway.port == 9000
+        assert [s.port - 9000 for s in moved.services] == distances
+    pinned = load_config(path, env={"PORT_BASE": "9000", "IDENTITY_PORT": "9999"})
+    assert pinned.services[0].port == 9999
+    with pytest.raises(ConfigError):
+        load_config(path, env={"PORT_BASE": "65500"})
+
+
+def test_a_moved_platform_keeps_its_data_apart(tmp_path: Path) -> None:
+    """PORT_BASE alone runs a second platform beside the first: its own data folder (and so its
+    own run lock and embedded servers), unless VC_RUN_DIR names one."""
+    from vc_devrun.runner import run_dir_for
+
+    path = write(tmp_path, SAMPLE)
+    assert run_dir_for(load_config(path, env={}), {}) == tmp_path / ".run"
+    env = {"PORT_BASE": "9100"}
+    moved = run_dir_for(load_config(path, env=env), env)
+    assert moved == tmp_path / ".run" / "platform-9100"
+    env = {"PORT_BASE": "9100", "VC_RUN_DIR": str(tmp_path / "elsewhere")}
+    assert run_dir_for(load_config(path, env=env), env) == tmp_path / "elsewhere"
 
 
 def test_gateway_port_defaults_to_8000(tmp_path: Path) -> None:
@@ -224,6 +261,7 @@ def test_children_learn_where_everything_runs(tmp_path: Path) -> None:
     assert env["IDENTITY_URL"] == "http://127.0.0.1:9101"
     assert env["FOCUS_TIMER_URL"] == "http://127.0.0.1:8104"
     assert env["GATEWAY_URL"] == "http://127.0.0.1:8000"
+    assert env["PUBLIC_URL"] == env["GATEWAY_URL"]  # the mail links lead here
     assert env["JWKS_URL"] == "http://127.0.0.1:9101/.well-known/jwks.json"
     assert env["ENVIRONMENT"] == "test"  # an explicit choice is kept
     assert build_env(config, {}, exports)["ENVIRONMENT"] == "development"
@@ -303,3 +341,27 @@ def test_platform_gives_each_replica_its_own_port(tmp_path: Path) -> None:
     ports = [e.port for e in instances]
     assert ports[:2] == [8101, 8103]
     assert ports[2] not in (8000, 8101, 8103)
+
+
+def test_children_keep_their_bytecode_under_run_when_the_env_forbids_pycache(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write(tmp_path, SAMPLE), env={})
+    cache = bytecode_dir(config)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "somemod.py").write_text("VALUE = 1\n")
+    base = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tmp_path / "lib")}
+    base.pop("PYTHONPYCACHEPREFIX", None)
+
+    env = build_env(config, base, {})
+    subprocess.run([sys.executable, "-c", "import somemod"], env=env, check=True)
+
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(cache)
+    assert list(cache.rglob(f"{tmp_path.name}/lib/somemod.*.pyc")), "the child kept nothing"
+    assert not (tmp_path / "lib" / "__pycache__").exists()  # nothing beside the sources
+    # a prefix the user chose wins; without PYTHONDONTWRITEBYTECODE nothing changes
+    mine = {**base, "PYTHONPYCACHEPREFIX": "/elsewhere"}
+    assert build_env(config, mine, {})["PYTHONPYCACHEPREFIX"] == "/elsewhere"
+    plain = {k: v for k, v in base.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    assert "PYTHONPYCACHEPREFIX" not in build_env(config, plain, {})

@@ -8,6 +8,7 @@ validation errors, malformed JSON and unexpected exceptions into problem documen
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -178,9 +179,28 @@ async def _validation_handler(request: Request, exc: Exception) -> Response:
     )
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the app's OpenAPI document gives the request's path (Starlette's own 405
+    names only the first matching route's, so a GET route and a PATCH route of one path each
+    hid the other)."""
+    path = request.url.path
+    methods: set[str] = set()
+    for template, item in (request.app.openapi().get("paths") or {}).items():
+        pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            methods |= {m.upper() for m in item if m in _HTTP_METHODS}
+    return ", ".join(sorted(methods))
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
 async def _http_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), headers=exc.headers, instance=request.url.path)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+    return problem(exc.status_code, str(exc.detail), headers=headers, instance=request.url.path)
 
 
 async def _integrity(request: Request, exc: Exception) -> Response:
@@ -195,7 +215,49 @@ async def _integrity(request: Request, exc: Exception) -> Response:
     )
 
 
+#: SQLSTATEs of a database that cannot serve now: class 08 (connection exceptions), and
+#: 57P01-57P03 (an admin or crash shutdown, "the database system is starting up")
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+#: the seconds a client is asked to wait while the database comes back (a restart: seconds)
+RETRY_AFTER_DATABASE = 2
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or went away mid-request (down,
+    restarting, the connection cut), rather than anything about the request: the caller should
+    retry soon, so 503 with ``Retry-After``, not a 500. Follows the exception's causes (the
+    driver's error inside SQLAlchemy's)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, DBAPIError) and e.connection_invalidated:
+            return True
+        if isinstance(e, ConnectionError):  # refused or reset while connecting or talking
+            return True
+        state = getattr(e, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
+    return False
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):
+        log.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, repr(exc)[:500]
+        )
+        return problem(
+            503,
+            "The service's database is unavailable for a moment; retry shortly.",
+            slug="service-unavailable",
+            title="Service unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_DATABASE)},
+            instance=request.url.path,
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         500,

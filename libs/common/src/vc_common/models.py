@@ -1,13 +1,21 @@
-"""Declarative base with a naming convention, UUIDv7 primary keys and timestamps."""
+"""What every service's models share: the MetaData naming convention, aware timestamps, UUIDv7
+primary keys and the timestamp columns.
+
+Each service declares its own base, so each has its own MetaData (its own database)::
+
+    class Base(DeclarativeBase):
+        metadata = service_metadata()
+        type_annotation_map = TYPE_ANNOTATION_MAP
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from vc_common.ids import uuid7
 
@@ -19,23 +27,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-
-class Base(DeclarativeBase):
-    """Every service declares its own ``Base`` subclass of this so each has its own metadata."""
-
-    __abstract__ = True
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+TYPE_ANNOTATION_MAP: dict[Any, Any] = {datetime: DateTime(timezone=True)}
 
 
-def new_base() -> type[DeclarativeBase]:
-    """A fresh declarative base with its own MetaData (one per service)."""
-
-    class ServiceBase(DeclarativeBase):
-        metadata = MetaData(naming_convention=NAMING_CONVENTION)
-        type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
-
-    return ServiceBase
+def service_metadata() -> MetaData:
+    """A fresh MetaData with the naming convention every migration relies on."""
+    return MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class UUIDMixin:

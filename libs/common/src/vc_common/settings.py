@@ -8,6 +8,7 @@ server and each service uses its own database on it, named after the service, un
 from __future__ import annotations
 
 import os
+import sys
 from functools import cached_property
 from typing import ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +31,14 @@ def database_url_for(service: str, base_url: str | None = None) -> str:
     base = base_url or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     parts = urlsplit(base)
     return to_async_url(urlunsplit(parts._replace(path=f"/{service}")))
+
+
+def package_name(service: str) -> str:
+    """The import name of a service's package: its name, or ``vc_<name>`` when the standard
+    library already owns that name (``calendar``), since the standard library wins on
+    ``sys.path``."""
+    name = service.replace("-", "_")
+    return f"vc_{name}" if name in sys.stdlib_module_names else name
 
 
 def to_async_url(url: str) -> str:
@@ -56,10 +65,20 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     database_url: str | None = None
     event_bus_url: str = "nats://127.0.0.1:4222"
+    #: false: no relay and no consumers (a test server that must not touch the broker)
+    events_enabled: bool = True
     redis_url: str | None = None
     jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
+    #: identity's revocation list (default: beside the JWKS), polled when there is no Redis
+    revocations_url: str | None = None
+    #: how often a verifier without Redis polls it: the bound on a revocation reaching it
+    revocation_poll_seconds: float = 1.0
     jwt_issuer: str = "virtualcoworking-identity"
     jwt_audience: str = "virtualcoworking"
+    #: the largest request body a route takes unless it says otherwise (vc_common.bodylimit)
+    max_body_bytes: int = 1024 * 1024
+    #: the largest WebSocket frame a service takes (a larger one closes the socket with 1009)
+    ws_max_frame_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_json: bool = True
     otel_exporter_otlp_endpoint: str | None = None

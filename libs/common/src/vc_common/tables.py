@@ -56,7 +56,3 @@ def install_common_tables(metadata: MetaData) -> CommonTables:
     tables = CommonTables(idempotency_keys=idem)
     _installed[key] = tables
     return tables
-
-
-def common_tables_of(metadata: MetaData) -> CommonTables | None:
-    return _installed.get(id(metadata))

@@ -4,6 +4,19 @@ One ``AsyncSession`` per request, opened lazily by :data:`SessionDep`. :class:`U
 holds the response until the session has been committed (2xx/3xx) or rolled back (4xx/5xx), so a
 client never sees a success for a change that was not committed.
 
+A safe-method request (GET, HEAD, OPTIONS) reads without a transaction: its session is a *read
+session* (see ``vc_common.db``): autocommit statements, no ``BEGIN``/``COMMIT`` round trips, and
+every write refused loudly (:class:`~vc_common.db.ReadOnlyViolation`, a 500). An endpoint
+declares the exceptions on itself, under its route decorator::
+
+    @router.get("/oauth/{kind}/callback")
+    @writes                 # a GET that must write (an OAuth redirect lands on a GET)
+    async def oauth_callback(...): ...
+
+    @router.get("/boards/{board_id}")
+    @snapshot               # several statements that must see one snapshot
+    async def get_board(...): ...
+
 ``Idempotency-Key`` on a POST: the key row is INSERTed first, in the same transaction as the
 request's effects (``ON CONFLICT DO NOTHING``: never check-then-insert). A concurrent retry blocks
 on the unique index until the first attempt ends; if that committed, the retry gets the stored
@@ -17,7 +30,7 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import delete, select, update
@@ -36,6 +49,40 @@ log = logging.getLogger("vc.uow")
 IDEMPOTENCY_TTL = timedelta(hours=24)
 _REPLAY_HEADERS = {"content-type", "location", "etag", "cache-control"}
 
+#: the methods whose requests read: a read session unless the endpoint says otherwise
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: how a request's session runs: a transaction that may write, autocommit reads, or reads in one
+#: REPEATABLE READ READ ONLY snapshot
+SessionMode = Literal["write", "read", "snapshot"]
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def writes(endpoint: _F) -> _F:
+    """Mark a safe-method endpoint that writes: its session is a transaction like a POST's."""
+    endpoint.__vc_session_mode__ = "write"  # type: ignore[attr-defined]
+    return endpoint
+
+
+def snapshot(endpoint: _F) -> _F:
+    """Mark a safe-method endpoint whose statements must all see one snapshot: they run in a
+    REPEATABLE READ READ ONLY transaction (one ``BEGIN`` and ``COMMIT`` more than a plain read)."""
+    endpoint.__vc_session_mode__ = "snapshot"  # type: ignore[attr-defined]
+    return endpoint
+
+
+def session_mode(method: str, endpoint: object) -> SessionMode:
+    """The session a request to ``endpoint`` gets."""
+    if method not in SAFE_METHODS:
+        return "write"
+    mode: SessionMode = getattr(endpoint, "__vc_session_mode__", "read")
+    return mode
+
+
+class _ClientGone(Exception):
+    """The client went away before its request's body was complete: nothing is kept."""
+
 
 class RequestUnitOfWork:
     __slots__ = ("_session", "db")
@@ -48,9 +95,23 @@ class RequestUnitOfWork:
     def started(self) -> bool:
         return self._session is not None
 
-    def session(self) -> AsyncSession:
+    @property
+    def pending(self) -> bool:
+        """Whether finishing means anything: the session has a transaction open, or objects not
+        yet flushed. A request that never touched its session (or whose reads ran in a unit of
+        their own) has nothing to commit, so its answer may stream as it is produced."""
+        s = self._session
+        return s is not None and (s.in_transaction() or bool(s.new or s.dirty or s.deleted))
+
+    def session(self, mode: SessionMode = "write") -> AsyncSession:
+        """The request's session, opened on first use in ``mode`` (later calls get the same)."""
         if self._session is None:
-            self._session = self.db.sessionmaker()
+            if mode == "read":
+                self._session = self.db.read_sessionmaker()
+            elif mode == "snapshot":
+                self._session = self.db.snapshot_sessionmaker()
+            else:
+                self._session = self.db.sessionmaker()
         return self._session
 
     async def finish(self, commit: bool) -> None:
@@ -67,10 +128,11 @@ class RequestUnitOfWork:
 
 
 async def get_session(request: Request) -> AsyncSession:
-    uow: RequestUnitOfWork | None = request.scope.get("vc_uow")
+    scope = request.scope
+    uow: RequestUnitOfWork | None = scope.get("vc_uow")
     if uow is None:
         raise RuntimeError("UnitOfWorkMiddleware is not installed")
-    return uow.session()
+    return uow.session(session_mode(scope["method"], scope.get("endpoint")))
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
@@ -128,7 +190,7 @@ class UnitOfWorkMiddleware:
         async def capture(message: Message) -> None:
             nonlocal start, passthrough
             if message["type"] == "http.response.start":
-                if not uow.started and on_success is None:
+                if not uow.pending and on_success is None:
                     passthrough = True
                     await send(message)
                     return
@@ -149,6 +211,9 @@ class UnitOfWorkMiddleware:
                     if on_success is not None:
                         await on_success(status, headers, body)
                     await uow.finish(commit=True)
+                except _ClientGone:
+                    await uow.finish(commit=False)
+                    return
                 except IntegrityError:
                     log.info("commit refused by a constraint", exc_info=True)
                     await self._send_problem(
@@ -197,20 +262,28 @@ class UnitOfWorkMiddleware:
         if principal is None:
             await self._run(scope, receive, send, uow, None)
             return
-        body_parts: list[bytes] = []
-        while True:
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                return
-            body_parts.append(msg.get("body", b""))
-            if not msg.get("more_body", False):
-                break
-        body = b"".join(body_parts)
+        # The fingerprint is the SHA-256 of method, path, query and body, computed as the body
+        # passes (never buffered: an upload may be large).
         digest = hashlib.sha256()
         digest.update(scope["method"].encode())
         digest.update(b" " + scope.get("raw_path", scope["path"].encode()) + b"?")
-        digest.update(scope.get("query_string", b"") + b"\n" + body)
-        fingerprint = digest.hexdigest()
+        digest.update(scope.get("query_string", b"") + b"\n")
+        body_done = False
+
+        async def hashing_receive() -> Message:
+            nonlocal body_done
+            msg = await receive()
+            if msg["type"] == "http.request" and not body_done:
+                digest.update(msg.get("body", b""))
+                body_done = not msg.get("more_body", False)
+            return msg
+
+        async def drain() -> bool:
+            """Read (and hash) what is left of the body; False if the client went away."""
+            while not body_done:
+                if (await hashing_receive())["type"] == "http.disconnect":
+                    return False
+            return True
 
         assert self.tables is not None
         t = self.tables.idempotency_keys
@@ -224,7 +297,7 @@ class UnitOfWorkMiddleware:
         inserted = (
             await session.execute(
                 pg_insert(t)
-                .values(principal=principal, key=key, fingerprint=fingerprint)
+                .values(principal=principal, key=key, fingerprint="")
                 .on_conflict_do_nothing()
                 .returning(t.c.key)
             )
@@ -234,6 +307,9 @@ class UnitOfWorkMiddleware:
                 await session.execute(select(t).where(t.c.principal == principal, t.c.key == key))
             ).first()
             await uow.finish(commit=False)
+            if not await drain():
+                return
+            fingerprint = digest.hexdigest()
             if row is None or row.status_code is None:
                 await self._send_problem(
                     send,
@@ -254,28 +330,26 @@ class UnitOfWorkMiddleware:
             await send({"type": "http.response.body", "body": row.body})
             return
 
-        replayed = False
-
-        async def replay_receive() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         async def store(status: int, headers: list[tuple[bytes, bytes]], resp_body: bytes) -> None:
             kept = [
                 [k.decode("latin-1"), v.decode("latin-1")]
                 for k, v in headers
                 if k.decode("latin-1").lower() in _REPLAY_HEADERS
             ]
+            if not await drain():
+                raise _ClientGone
             await session.execute(
                 update(t)
                 .where(t.c.principal == principal, t.c.key == key)
-                .values(status_code=status, headers=kept, body=resp_body)
+                .values(
+                    status_code=status,
+                    headers=kept,
+                    body=resp_body,
+                    fingerprint=digest.hexdigest(),
+                )
             )
 
-        await self._run(scope, replay_receive, send, uow, store)
+        await self._run(scope, hashing_receive, send, uow, store)
 
 
 async def purge_idempotency_keys(session: AsyncSession, tables: CommonTables) -> int:

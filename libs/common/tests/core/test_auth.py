@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import base64
+import logging
 import time
 import uuid
 from typing import Any
@@ -8,6 +10,8 @@ from typing import Any
 import httpx
 import jwt
 import orjson
+import pytest
+from vc_common.auth import AuthUser, Revocation, RevocationFeed
 from vc_common.testing.keys import TestSigner
 from vc_common.testing.plugin import TestUser
 
@@ -78,3 +82,64 @@ async def test_user_revocation_cuts_older_tokens(
 ) -> None:
     await app.state.verifier.revocations.revoke_user(user.id, int(time.time()) + 1)
     assert (await client.get("/api/v1/me", headers=user.headers)).status_code == 401
+
+
+async def test_revocation_feed_applies_entries_and_rereads_a_recreated_list() -> None:
+    """identity's list read after a cursor; a list that starts over (a new database) is read
+    again from the start rather than skipped."""
+    far = int(time.time()) + 900
+    user = uuid.uuid4()
+    lists: dict[int, tuple[int, list[Revocation]]] = {
+        0: (5, [("jti", "j1", far), ("user", str(user), 100)]),
+    }
+    calls: list[int] = []
+
+    async def fetch(after: int) -> tuple[int, list[Revocation]]:
+        calls.append(after)
+        return lists.get(after, (lists[0][0], []))
+
+    feed = RevocationFeed(fetch)
+    assert await feed.poll() == 2
+    assert feed.cursor == 5
+
+    def token(jti: str, sid: str = "", sub: uuid.UUID | None = None) -> AuthUser:
+        return AuthUser(sub or uuid.uuid4(), "u", False, jti, far, "t", sid=sid)
+
+    assert await feed.is_revoked(token("j1"), 1)
+    assert await feed.is_revoked(token("j2", sub=user), 99)  # issued before the cutoff
+    assert not await feed.is_revoked(token("j2", sub=user), 100)
+    lists[0] = (1, [("sid", "s1", far)])  # identity's list starts over
+    lists[5] = (1, [])
+    assert await feed.poll() == 1
+    assert calls[-2:] == [5, 0]
+    assert feed.cursor == 1
+    assert await feed.is_revoked(token("j3", sid="s1"), 1)
+
+
+async def test_the_feed_is_quiet_while_identity_starts_then_says_it_is_unreachable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    up = False
+
+    async def fetch(after: int) -> tuple[int, list[Revocation]]:
+        if not up:
+            raise OSError("connection refused")
+        return after, []
+
+    feed = RevocationFeed(fetch, interval=0.01)
+    caplog.set_level(logging.INFO, logger="vc.auth")
+    feed.start()
+    await asyncio.sleep(0.1)  # identity not up yet, within the start-up grace: nothing said
+    assert "unreachable" not in caplog.text
+    feed._started -= RevocationFeed.STARTUP_GRACE  # as if it had been down that long
+    await asyncio.sleep(0.1)
+    assert caplog.text.count("revocation list unreachable") == 1
+    up = True
+    await asyncio.sleep(0.1)
+    assert "reachable again" in caplog.text
+    up = False  # once it answered, a failure is reported at once
+    caplog.clear()
+    feed._started = time.monotonic()
+    await asyncio.sleep(0.1)
+    assert "revocation list unreachable" in caplog.text
+    await feed.close()

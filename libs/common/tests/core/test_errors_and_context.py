@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import httpx
+import pytest
+from vc_common.context import context_for
 from vc_common.telemetry import memory_exporter
 
 
@@ -66,3 +70,13 @@ async def test_readyz_checks_database(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
     assert r.status_code == 200
     assert r.json()["checks"]["database"]["status"] == "ok"
+
+
+def test_a_rule_reaches_what_its_app_built_through_the_context() -> None:
+    hub = object()
+    app = SimpleNamespace(state=SimpleNamespace(hub=hub, clock=None))
+    ctx = context_for(app, session=None)  # type: ignore[arg-type]
+    assert ctx.resource("hub") is hub  # the same object a request's dependency reads
+    assert ctx.resource("runtime", required=False) is None
+    with pytest.raises(RuntimeError, match="'runtime' is not started"):
+        ctx.resource("runtime")

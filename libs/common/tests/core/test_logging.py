@@ -26,3 +26,11 @@ def test_tokens_in_urls_never_reach_the_logs() -> None:
     assert "eyJhbGciOi" not in text
     assert "token=[redacted]" in text
     assert "since=abc" in text
+
+
+def test_the_http_clients_requests_stay_out_of_the_info_log() -> None:
+    setup_logging("sample", json=True)
+    # the revocation feed polls identity every second through httpx, which logs each at INFO
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("vc.auth").isEnabledFor(logging.INFO)

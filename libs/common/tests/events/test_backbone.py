@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from opentelemetry import trace
 from sqlalchemy import func, select, text
@@ -289,7 +290,12 @@ async def test_consumer_span_continues_the_producing_trace(
         assert span.context is not None
         assert span.parent is not None
         assert span.context.trace_id == parent.trace_id
-        assert span.parent.span_id == parent.span_id
+        # request -> the outbox write (PRODUCER "create") -> the consumer's handling
+        (create,) = [s for s in exporter.get_finished_spans() if s.name == f"{event.type} create"]
+        assert create.parent is not None
+        assert create.parent.span_id == parent.span_id
+        assert create.context is not None
+        assert span.parent.span_id == create.context.span_id
         assert span.kind == trace.SpanKind.CONSUMER
     finally:
         await relay.stop()
@@ -433,6 +439,43 @@ async def test_batch_ack_never_covers_a_delivery_held_for_retry(
         assert len(rows) == 31
         assert [r.subject for r in rows].count("x") == 1
         assert tries["x"] >= 2  # redelivered after its backoff, then applied
+    finally:
+        await relay.stop()
+        await _stop(task)
+
+
+async def test_a_database_outage_dead_letters_nothing(
+    clean_db: Database, buses: Buses, ctx: str
+) -> None:
+    """The database unreachable for longer than every retry of the consumer's backoff put
+    together (the chaos run's PostgreSQL kill dead-lettered events that way): the delivery is
+    held, no attempt is charged, and the event is applied once the database is back."""
+    db = clean_db
+    bus = await buses.open()
+    down_until = time.monotonic() + 4.0  # > max_deliver x backoff: 2 x 0.2 s
+
+    def database_down(_e: CloudEvent) -> bool:
+        if time.monotonic() < down_until:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        return False
+
+    consumer = make_consumer(
+        buses,
+        "outage",
+        [f"{ctx}.item.changed"],
+        max_deliver=2,
+        backoff=(0.2, 0.2),
+        fail=database_down,
+    )
+    await subscribed(bus, consumer)
+    task = buses.spawn(consumer.run(db, bus))
+    (event,) = await write_events(db, ctx, ["a"], 1)
+    relay = relay_for(db, bus, ctx)
+    relay.start()
+    try:
+        await wait_effects(db, consumer, 1, 30)
+        assert [r.event_id for r in await effect_rows(db, consumer)] == [event.id]
+        assert await bus.dlq_list(consumer.name) == []
     finally:
         await relay.stop()
         await _stop(task)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import time
 import uuid
@@ -28,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.context import Context
 from vc_common.db import Database
 from vc_common.events.bus import EventBus, OutgoingMessage, bus_from_url
 from vc_common.events.consumer import Consumer
@@ -36,6 +36,7 @@ from vc_common.events.nats import NatsBus
 from vc_common.events.outbox import add_event
 from vc_common.events.relay import OutboxRelay
 from vc_common.events.tables import EventTables, install_event_tables
+from vc_common.ports import free_port
 
 NATS_URL = os.environ.get("NATS_URL") or "nats://127.0.0.1:4222"
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672/"
@@ -110,12 +111,12 @@ def make_consumer(
     consumer = Consumer(f"{name}-{uuid.uuid4().hex[:8]}", **options)
 
     @consumer.on(*patterns)
-    async def record(session: AsyncSession, event: CloudEvent) -> None:
+    async def record(ctx: Context, event: CloudEvent) -> None:
         if calls is not None:
             calls.append((time.monotonic(), event))
         if fail is not None and fail(event):
             raise RuntimeError("handler failed on purpose")
-        await session.execute(
+        await ctx.session.execute(
             insert(effects).values(
                 consumer=consumer.name,
                 event_id=event.id,
@@ -197,12 +198,6 @@ async def wait_effects(db: Database, consumer: Consumer, n: int, within: float =
 def relay_for(db: Database, bus: Any, ctx: str, **kw: Any) -> OutboxRelay:
     kw.setdefault("poll_interval", 0.2)
     return OutboxRelay(db, tables, bus, service=ctx, **kw)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class NatsServer:

@@ -17,7 +17,7 @@ from vc_common.db import Database
 from vc_common.errors import Invalid
 from vc_common.settings import database_url_for, to_async_url
 
-from analytics.aggregates.service import check_range, rebuild
+from analytics.aggregates.service import check_range, rebuild_days
 
 
 async def _rebuild(args: argparse.Namespace) -> int:
@@ -30,7 +30,7 @@ async def _rebuild(args: argparse.Namespace) -> int:
     db = Database(url, pool_size=1, max_overflow=0)
     try:
         async with db.unit_of_work() as session:
-            res = await rebuild(session, start, end)
+            res = await rebuild_days(session, start, end)
     finally:
         await db.dispose()
     out = {

@@ -4,8 +4,10 @@
   ``analytics.aggregates.effects``): counted into the daily aggregates, each exactly once: the
   backbone's inbox row, the raw log row and the upserts commit in one transaction;
 - ``identity.user.registered`` / ``identity.user.updated``: each user's timezone;
-- ``teams.member.*`` / ``teams.team.deleted``: the membership projection (``vc_common.membership``)
-  that authorizes the team route; a deleted team's rows are dropped by :func:`forget_team`.
+- ``files.file.uploaded`` / ``files.file.deleted``: the team's stored bytes (``storage_bytes``);
+- ``teams.member.*`` / ``teams.team.deleted``: the membership projection (``teams_client``,
+  registered by the app factory) that authorizes the team route; a deleted team's rows are
+  dropped by :func:`forget_team`.
 
 ``python -m vc_common.events replay --consumer analytics --module analytics.consumers --reset``
 rebuilds everything from the broker's retained history (the reset hook empties the aggregates and
@@ -17,33 +19,44 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.context import Context
 from vc_common.events.consumer import Consumer
 from vc_common.events.envelope import CloudEvent
-from vc_common.membership import membership_consumer_handlers, on_team_deleted
 
 from analytics.aggregates import repository as repo
 from analytics.aggregates.effects import ALL_EVENTS
-from analytics.aggregates.service import count_event, set_user_timezone
-from analytics.models import membership_tables
+from analytics.aggregates.service import count_events, count_storage, set_user_timezone
+from analytics.models import membership
 
 USER_EVENTS = ("identity.user.registered", "identity.user.updated")
 
-# large batches: a batch is applied with a few set-based statements (see count_event)
+# large batches: a run of counted events is applied with a few set-based statements
 consumer = Consumer("analytics", batch_size=500)
 
+membership.register(consumer)
 
-@consumer.on(*ALL_EVENTS)
-async def on_counted_event(session: AsyncSession, event: CloudEvent) -> None:
-    await count_event(session, event)
+
+@consumer.on_batch(*ALL_EVENTS)
+async def on_counted_events(ctx: Context, events: list[CloudEvent]) -> None:
+    await count_events(ctx.session, events)
 
 
 @consumer.on(*USER_EVENTS)
-async def on_user_event(session: AsyncSession, event: CloudEvent) -> None:
+async def on_user_event(ctx: Context, event: CloudEvent) -> None:
+    session = ctx.session
     await set_user_timezone(session, event)
 
 
-@on_team_deleted(membership_tables)
-async def forget_team(session: AsyncSession, team_id: uuid.UUID, event: CloudEvent) -> None:
+@consumer.on("files.file.uploaded", "files.file.deleted")
+async def on_file_event(ctx: Context, event: CloudEvent) -> None:
+    if await membership.is_deleted(ctx.session, uuid.UUID(str(event.data["team_id"]))):
+        return  # a deleted team's files go after it: nothing left to count for it
+    await count_storage(ctx.session, event)
+
+
+@membership.on_team_deleted
+async def forget_team(ctx: Context, team_id: uuid.UUID, event: CloudEvent) -> None:
+    session = ctx.session
     del event
     await repo.delete_team_rows(session, team_id)
 
@@ -51,6 +64,3 @@ async def forget_team(session: AsyncSession, team_id: uuid.UUID, event: CloudEve
 @consumer.on_reset
 async def forget_aggregates(session: AsyncSession) -> None:
     await repo.delete_everything(session)
-
-
-membership_consumer_handlers(consumer, membership_tables)

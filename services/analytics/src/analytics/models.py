@@ -11,21 +11,23 @@
   ``rebuild`` recomputes a date range from it.
 - ``meeting_attendance``: one row per (meeting, user): a user who rejoins a meeting attended once.
 - ``user_timezones``: each user's profile timezone, from identity's events.
+- ``team_storage_days``: the net change of a team's stored bytes per UTC day, from the files
+  service's ``files.file.uploaded`` / ``.deleted``; ``storage_bytes`` on a day sums them up to it.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     UniqueConstraint,
@@ -34,20 +36,26 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from teams_client import MembershipProjection
 from vc_common.events.tables import EventTables, install_event_tables
-from vc_common.membership import MembershipTables, install_membership_tables
-from vc_common.models import NAMING_CONVENTION, CreatedAtMixin, TimestampMixin, UUIDMixin
+from vc_common.models import (
+    TYPE_ANNOTATION_MAP,
+    CreatedAtMixin,
+    TimestampMixin,
+    UUIDMixin,
+    service_metadata,
+)
 from vc_common.tables import CommonTables, install_common_tables
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 common_tables: CommonTables = install_common_tables(Base.metadata)
 event_tables: EventTables = install_event_tables(Base.metadata)
-membership_tables: MembershipTables = install_membership_tables(Base.metadata)
+membership = MembershipProjection(Base.metadata)
 
 
 def _counter() -> Mapped[int]:
@@ -153,3 +161,15 @@ class UserTimezone(Base):
     )
 
     __table_args__ = (CheckConstraint("timezone <> ''", name="timezone_not_empty"),)
+
+
+class TeamStorageDay(Base):
+    """The net change of a team's stored bytes on one UTC day (uploads minus deletions)."""
+
+    __tablename__ = "team_storage_days"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(nullable=False)
+    date: Mapped[date] = mapped_column(Date, nullable=False)
+    delta_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
+
+    __table_args__ = (PrimaryKeyConstraint("team_id", "date"),)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from vc_common.app import create_service_app
-from vc_common.events.runtime import event_runtime, outbox_readiness
+from vc_common.authz import Access
 from vc_common.health import CheckResult
-from vc_common.membership import membership_runtime
 
 from chat.consumers import consumer
 from chat.messages.endpoints import router as messages_router
-from chat.models import Base, event_tables, membership_tables
+from chat.models import Base, membership
+from chat.permissions import PERMISSIONS
 from chat.presence.endpoints import router as presence_router
 from chat.realtime.endpoints import router as realtime_router
 from chat.realtime.runtime import realtime_runtime
 from chat.rooms.endpoints import router as rooms_router
 from chat.settings import Settings
-
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
 async def fanout_readiness(app: Any) -> CheckResult:
@@ -41,15 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Team rooms, messages, real-time delivery over WebSockets, presence.",
         routers=[rooms_router, messages_router, presence_router, realtime_router],
         metadata=Base.metadata,
-        alembic_ini=ALEMBIC_INI,
-        on_startup=[
-            membership_runtime(membership_tables, teams_url=settings.teams_url),
-            realtime_runtime(settings),
-            *(
-                [event_runtime(source="chat", tables=event_tables, consumers=[consumer])]
-                if settings.chat_events_enabled
-                else []
-            ),
-        ],
-        readiness={"fanout": fanout_readiness, "outbox": outbox_readiness},
+        consumers=[consumer],
+        access=Access(PERMISSIONS, membership.reader(settings)),
+        on_startup=[realtime_runtime(settings)],
+        readiness={"fanout": fanout_readiness},
     )

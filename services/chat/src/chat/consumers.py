@@ -1,7 +1,7 @@
 """What the chat service consumes.
 
 - ``teams.member.*`` / ``teams.team.deleted``: the team-membership projection
-  (``vc_common.membership``), so authorization never calls teams on the hot path.
+  (``teams_client.MembershipProjection``), so authorization never calls teams on the hot path.
 - ``teams.member.removed``: the member's open sockets in the team's rooms are closed (4403) on
   every replica, through the fan-out's control subject, after the projection change committed.
 - ``teams.team.deleted``: the team's rooms and their messages are deleted (``chat.room.deleted``
@@ -13,34 +13,28 @@ from __future__ import annotations
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from teams_client.events import member_of
+from vc_common.context import Context
 from vc_common.events.consumer import Consumer
 from vc_common.events.envelope import CloudEvent
-from vc_common.membership import (
-    cached_membership,
-    member_of,
-    membership_consumer_handlers,
-    on_team_deleted,
-)
 
 from chat.aftercommit import after_commit
-from chat.models import membership_tables
-from chat.realtime.current import current_hub
+from chat.models import membership
 from chat.rooms.service import drop_team_rooms
 
 log = logging.getLogger("chat.consumers")
 
 consumer = Consumer("chat")
-membership_consumer_handlers(consumer, membership_tables)
+membership.register(consumer)
 
 
 @consumer.on("teams.member.removed")
-async def close_removed_member_sockets(session: AsyncSession, event: CloudEvent) -> None:
+async def close_removed_member_sockets(ctx: Context, event: CloudEvent) -> None:
     team_id = uuid.UUID(str(event.data["team_id"]))
     member_id = member_of(event)  # the removed member (user_id is the actor in new events)
-    if await cached_membership(session, membership_tables, team_id, member_id) is not None:
+    if await membership.cached(ctx.session, team_id, member_id) is not None:
         return  # a stale removal (the user was added back since): keep their sockets
-    hub = current_hub()
+    hub = ctx.resource("hub", required=False)  # this replica's (chat.realtime.runtime)
     if hub is None:
         log.warning("no hub: sockets of removed member %s not closed", member_id)
         return
@@ -48,12 +42,10 @@ async def close_removed_member_sockets(session: AsyncSession, event: CloudEvent)
     async def announce() -> None:
         await hub.announce_member_removed(team_id, member_id)
 
-    after_commit(session, announce)
+    after_commit(ctx.session, announce)
 
 
-@on_team_deleted(membership_tables)
-async def drop_rooms_of_deleted_team(
-    session: AsyncSession, team_id: uuid.UUID, event: CloudEvent
-) -> None:
+@membership.on_team_deleted
+async def drop_rooms_of_deleted_team(ctx: Context, team_id: uuid.UUID, event: CloudEvent) -> None:
     del event
-    await drop_team_rooms(session, current_hub(), team_id)
+    await drop_team_rooms(ctx, ctx.resource("hub", required=False), team_id)

@@ -7,6 +7,7 @@ travel to every context, chat content stays in chat). One JSON Schema per type l
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,17 @@ ROOM_DELETED = "chat.room.deleted"
 MESSAGE_POSTED = "chat.message.posted"
 
 PUBLISHED = (ROOM_CREATED, ROOM_UPDATED, ROOM_DELETED, MESSAGE_POSTED)
+
+
+# ``@username`` (identity's usernames: letters, digits and . + - _), not inside an e-mail address
+_MENTION = re.compile(r"(?<![\w.+@-])@([\w.+-]{1,150})")
+MAX_MENTIONS = 20
+
+
+def mentions_in(content: str) -> list[str]:
+    """The ``@usernames`` of a message, as written, once each, in order (at most 20): only the
+    names leave chat, for notifications to tell the people mentioned; never the text."""
+    return list(dict.fromkeys(m[1] for m in _MENTION.finditer(content)))[:MAX_MENTIONS]
 
 
 def _rfc3339(value: datetime) -> str:
@@ -71,15 +83,14 @@ async def room_deleted(
 
 async def message_posted(session: AsyncSession, message: Message) -> CloudEvent:
     # subject: the room, so consumers see a room's messages in order
-    return await _publish(
-        session,
-        MESSAGE_POSTED,
-        message.room_id,
-        {
-            "message_id": str(message.id),
-            "room_id": str(message.room_id),
-            "team_id": str(message.team_id),
-            "user_id": str(message.user_id),
-            "timestamp": _rfc3339(message.timestamp),
-        },
-    )
+    data: dict[str, Any] = {
+        "message_id": str(message.id),
+        "room_id": str(message.room_id),
+        "team_id": str(message.team_id),
+        "user_id": str(message.user_id),
+        "timestamp": _rfc3339(message.timestamp),
+    }
+    mentions = mentions_in(message.content)
+    if mentions:  # optional: absent when the message mentions nobody
+        data["mentions"] = mentions
+    return await _publish(session, MESSAGE_POSTED, message.room_id, data)

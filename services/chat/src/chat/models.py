@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     ForeignKey,
     Index,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -29,22 +26,22 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from teams_client import MembershipProjection
 from vc_common.events.tables import install_event_tables
-from vc_common.membership import install_membership_tables
-from vc_common.models import NAMING_CONVENTION, CreatedAtMixin, UUIDMixin
+from vc_common.models import TYPE_ANNOTATION_MAP, CreatedAtMixin, UUIDMixin, service_metadata
 from vc_common.tables import install_common_tables
 
 ROOM_NAME_MAX = 100
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 common_tables = install_common_tables(Base.metadata)
 event_tables = install_event_tables(Base.metadata)
-membership_tables = install_membership_tables(Base.metadata)
+membership = MembershipProjection(Base.metadata)
 
 
 def _now() -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from vc_common.context import Context
 from vc_common.settings import ServiceSettings
 
 
@@ -12,7 +13,6 @@ class Settings(ServiceSettings):
     teams_url: str = "http://127.0.0.1:8102"
     # Run the outbox relay and the event consumers in this process (off: tests of the sockets
     # alone, or a replica dedicated to sockets).
-    chat_events_enabled: bool = True
 
     # Fan-out between replicas: ``nats`` (core subjects, no JetStream), ``redis`` (pub/sub) or
     # ``local`` (one process). ``auto``: redis when REDIS_URL is set, else nats.
@@ -61,3 +61,9 @@ class Settings(ServiceSettings):
         if self.event_bus_url.startswith(("nats://", "tls://")):
             return self.event_bus_url
         return None
+
+
+def settings_of(ctx: Context) -> Settings:
+    """The app's settings (``ctx.settings``: those ``create_app`` was given), typed."""
+    settings: Settings = ctx.settings
+    return settings

@@ -2,41 +2,49 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from vc_common.app import create_service_app
-from vc_common.events.runtime import event_runtime, outbox_readiness
-from vc_common.membership import membership_runtime
+from vc_common.authz import Access
+from vc_common.jobs import Job
+from vc_common.metrics import SqlGauge
 
-from focus.clock import system_clock
 from focus.consumers import consumer
 from focus.goals.endpoints import router as goals_router
-from focus.models import Base, event_tables, membership_tables
+from focus.models import Base, membership
+from focus.permissions import PERMISSIONS
 from focus.sessions.endpoints import router as sessions_router
-from focus.sessions.jobs import auto_end_runtime
+from focus.sessions.service import auto_end_due
 from focus.settings import Settings
 from focus.stats.endpoints import router as stats_router
 
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+AUTO_END = "auto_end"
+GAUGES = [
+    SqlGauge(  # the partial index of running sessions answers it
+        "vc_focus_sessions_running",
+        "Focus sessions running now",
+        "SELECT count(*) FROM focus_sessions WHERE end_time IS NULL",
+    ),
+]
+
+
+def jobs(settings: Settings) -> list[Job]:
+    """The auto-end job (ends sessions nobody stopped), off when its interval is 0."""
+    every = settings.focus_auto_end_interval_seconds
+    if every <= 0:
+        return []
+    return [Job(AUTO_END, auto_end_due, every=every, batch=settings.focus_auto_end_batch_size)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_service_app(
+    return create_service_app(
         settings,
         title="VirtualCoworking focus",
         description="The focus timer, daily focus goals and stats, who is focusing now.",
         routers=[sessions_router, goals_router, stats_router],
         metadata=Base.metadata,
-        alembic_ini=Path(settings.alembic_ini) if settings.alembic_ini else ALEMBIC_INI,
-        on_startup=[
-            membership_runtime(membership_tables),
-            event_runtime(source="focus", tables=event_tables, consumers=[consumer]),
-            auto_end_runtime,
-        ],
-        readiness={"outbox": outbox_readiness},
+        consumers=[consumer],
+        access=Access(PERMISSIONS, membership.reader(settings)),
+        jobs=jobs(settings),
+        gauges=GAUGES,
     )
-    # "now" for every rule of the service; tests replace it (see focus.clock)
-    app.state.clock = system_clock
-    return app

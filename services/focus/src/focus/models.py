@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
@@ -19,7 +18,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     Text,
@@ -27,20 +25,26 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from teams_client import MembershipProjection
 from vc_common.events.tables import EventTables, install_event_tables
-from vc_common.membership import MembershipTables, install_membership_tables
-from vc_common.models import NAMING_CONVENTION, CreatedAtMixin, TimestampMixin, UUIDMixin
+from vc_common.models import (
+    TYPE_ANNOTATION_MAP,
+    CreatedAtMixin,
+    TimestampMixin,
+    UUIDMixin,
+    service_metadata,
+)
 from vc_common.tables import CommonTables, install_common_tables
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 common_tables: CommonTables = install_common_tables(Base.metadata)
 event_tables: EventTables = install_event_tables(Base.metadata)
-membership_tables: MembershipTables = install_membership_tables(Base.metadata)
+membership = MembershipProjection(Base.metadata)
 
 FOCUS_TYPES = ("pomodoro", "deep_work", "custom")
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+from teams_client.testing import member_added
 
 SESSIONS = "/api/v1/focus/sessions"
 GOALS = "/api/v1/focus/goals"
@@ -154,10 +155,10 @@ async def test_setting_a_goal_already_met_reaches_it(
 
 @pytest.mark.usefixtures("fake_teams")
 async def test_team_goals(
-    client: httpx.AsyncClient, make_user: Any, clock: Any, add_member: Any
+    client: httpx.AsyncClient, make_user: Any, clock: Any, deliver: Any
 ) -> None:
     user, team, strangers_team = make_user(), uuid.uuid4(), uuid.uuid4()
-    await add_member(team, user)
+    await deliver(member_added(team, user))
     resp = await client.put(
         f"{GOALS}/2026-11-24",
         json={"target_hours": 1, "team_id": str(strangers_team)},

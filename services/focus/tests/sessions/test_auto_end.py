@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from focus.app import create_app
-from focus.sessions.jobs import run_auto_end_once
+from focus.app import AUTO_END, create_app
 from focus.sessions.service import auto_end_due
 from focus.settings import Settings
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from vc_common.context import Context
 from vc_common.db import Database
 from vc_common.events.contracts import validate_event
+from vc_common.jobs import run_job
 from vc_common.testing.plugin import running
 
 URL = "/api/v1/focus/sessions"
@@ -38,10 +39,10 @@ async def test_a_session_nobody_stops_ends_as_planned(
     s = await start(client, user, focus_type="deep_work")
     planned_end = ts(s["planned_end_time"])
     clock.set(planned_end + GRACE)  # the deadline itself: not yet
-    assert await run_auto_end_once(app) == 0
+    assert await run_job(app, AUTO_END) == 0
     assert (await client.get(f"{URL}/current", headers=user.headers)).status_code == 200
     clock.advance(seconds=1)
-    assert await run_auto_end_once(app) == 1
+    assert await run_job(app, AUTO_END) == 1
     ended = (await client.get(f"{URL}/{s['id']}", headers=user.headers)).json()
     assert ts(ended["end_time"]) == planned_end
     assert ended["actual_duration_minutes"] == 90
@@ -57,7 +58,7 @@ async def test_a_session_nobody_stops_ends_as_planned(
         ("2026-11-24", 90, 1)
     ]
     # a second pass finds nothing; a late stop returns it unchanged
-    assert await run_auto_end_once(app) == 0
+    assert await run_job(app, AUTO_END) == 0
     late = await client.post(f"{URL}/{s['id']}/stop", headers=user.headers)
     assert late.status_code == 200
     assert late.json() == ended
@@ -123,6 +124,11 @@ async def _cleanup(conn: Any, user_ids: list[uuid.UUID]) -> None:
     )
 
 
+def job_context(session: AsyncSession, now: datetime) -> Context:
+    """What a replica's job tick runs with (no actor, the app's settings and clock)."""
+    return Context(session=session, clock=lambda: now, settings=Settings())
+
+
 async def test_replicas_never_end_the_same_session_twice(database_url: str) -> None:
     """Rows another transaction holds (another replica, or a user's stop) are skipped, not
     waited for; each overdue session is ended by exactly one pass."""
@@ -142,7 +148,7 @@ async def test_replicas_never_end_the_same_session_twice(database_url: str) -> N
                 text("SELECT 1 FROM focus_sessions WHERE id = :id FOR UPDATE"), {"id": ids[held]}
             )
             async with db.unit_of_work() as session:
-                await asyncio.wait_for(auto_end_due(session, now, 5, 100), timeout=5)
+                await asyncio.wait_for(auto_end_due(job_context(session, now)), timeout=5)
             await other.rollback()
         async with engine.connect() as conn:
             rows: dict[uuid.UUID, bool] = dict(
@@ -161,7 +167,7 @@ async def test_replicas_never_end_the_same_session_twice(database_url: str) -> N
         # two passes at once (two replicas): the held one is ended exactly once
         async def one_pass() -> int:
             async with db.unit_of_work() as session:
-                return await auto_end_due(session, now, 5, 100)
+                return await auto_end_due(job_context(session, now))
 
         await asyncio.gather(one_pass(), one_pass())
         async with engine.connect() as conn:

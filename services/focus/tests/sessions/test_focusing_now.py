@@ -5,19 +5,20 @@ from typing import Any
 
 import httpx
 import pytest
+from teams_client.testing import member_added
 
 URL = "/api/v1/focus/sessions"
 
 
 @pytest.mark.usefixtures("fake_teams")
 async def test_who_is_focusing_now(
-    client: httpx.AsyncClient, make_user: Any, clock: Any, add_member: Any
+    client: httpx.AsyncClient, make_user: Any, clock: Any, deliver: Any
 ) -> None:
     alice, bob, carol, dave, outsider = (make_user() for _ in range(5))
     team, other_team, task = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     for u in (alice, bob, carol, dave):
-        await add_member(team, u)
-    await add_member(other_team, bob)
+        await deliver(member_added(team, u))
+    await deliver(member_added(other_team, bob))
     now_url = f"/api/v1/teams/{team}/focus/now"
     assert (await client.get(now_url, headers=alice.headers)).json()["items"] == []
 
@@ -75,13 +76,12 @@ async def test_who_is_focusing_now(
 async def test_a_removed_member_no_longer_sees_the_team(
     client: httpx.AsyncClient,
     make_user: Any,
-    add_member: Any,
     deliver: Any,
 ) -> None:
     alice, bob = make_user(), make_user()
     team = uuid.uuid4()
-    await add_member(team, alice)
-    await add_member(team, bob)
+    await deliver(member_added(team, alice))
+    await deliver(member_added(team, bob))
     await client.post(URL, json={"focus_type": "pomodoro"}, headers=bob.headers)
     now_url = f"/api/v1/teams/{team}/focus/now"
     assert len((await client.get(now_url, headers=alice.headers)).json()["items"]) == 1
@@ -91,8 +91,10 @@ async def test_a_removed_member_no_longer_sees_the_team(
             "team_id": str(team),
             "user_id": str(alice.id),  # the actor; the member is member_id
             "member_id": str(bob.id),
+            "role": "member",
             "seq": 10_000_000,
             "actor_id": str(alice.id),
+            "reason": "removed",
         },
         subject=team,
     )

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+from teams_client.testing import member_added
 
 URL = "/api/v1/focus/sessions"
 
@@ -69,13 +70,13 @@ async def test_sessions_for_a_task(
     client: httpx.AsyncClient,
     make_user: Any,
     clock: Any,
-    add_member: Any,
+    deliver: Any,
     outbox: Any,
 ) -> None:
     alice, bob, outsider = make_user(), make_user(), make_user()
     team, task, other_task = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    await add_member(team, alice)
-    await add_member(team, bob)
+    await deliver(member_added(team, alice))
+    await deliver(member_added(team, bob))
     s1 = await focus(
         client, clock, alice, "2026-11-24T09:00:00Z", 25, team_id=str(team), task_id=str(task)
     )
@@ -136,7 +137,7 @@ async def test_a_task_needs_its_team_and_the_team_a_member(
     )
     assert strangers.status_code == 404
     team = uuid.uuid4()
-    fake_teams.members[(team, user.id)] = "member"  # known to teams, not yet projected
+    fake_teams.add(team, user.id)  # known to teams, not yet projected
     ok = await client.post(
         URL, json={"focus_type": "pomodoro", "team_id": str(team)}, headers=user.headers
     )

@@ -5,6 +5,7 @@ from typing import Any
 
 import httpx
 import pytest
+from teams_client.testing import member_added
 
 URL = "/api/v1/focus/sessions"
 
@@ -14,11 +15,10 @@ async def test_a_deleted_teams_focus_data(
     client: httpx.AsyncClient,
     make_user: Any,
     clock: Any,
-    add_member: Any,
     deliver: Any,
 ) -> None:
     user, team = make_user(), uuid.uuid4()
-    await add_member(team, user)
+    await deliver(member_added(team, user))
     s = (
         await client.post(
             URL,
@@ -34,7 +34,14 @@ async def test_a_deleted_teams_focus_data(
         headers=user.headers,
     )
     await deliver(
-        "teams.team.deleted", {"team_id": str(team), "actor_id": str(user.id)}, subject=team
+        "teams.team.deleted",
+        {
+            "team_id": str(team),
+            "user_id": str(user.id),
+            "actor_id": str(user.id),
+            "member_ids": [str(user.id)],
+        },
+        subject=team,
     )
     kept = (await client.get(f"{URL}/{s['id']}", headers=user.headers)).json()
     assert kept["team_id"] is None

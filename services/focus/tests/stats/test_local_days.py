@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from teams_client.testing import member_added
 
 URL = "/api/v1/focus/sessions"
 STATS = "/api/v1/focus/stats"
@@ -166,12 +167,12 @@ async def test_a_bad_range_is_rejected(client: httpx.AsyncClient, make_user: Any
 
 @pytest.mark.usefixtures("fake_teams")
 async def test_team_rows_count_only_that_teams_sessions(
-    client: httpx.AsyncClient, make_user: Any, clock: Any, add_member: Any
+    client: httpx.AsyncClient, make_user: Any, clock: Any, deliver: Any
 ) -> None:
     import uuid
 
     user, team = make_user(), uuid.uuid4()
-    await add_member(team, user)
+    await deliver(member_added(team, user))
     await focus(client, clock, user, "2026-11-24T10:00:00Z", 60, team_id=str(team))
     await focus(client, clock, user, "2026-11-24T12:00:00Z", 30)
     mine = (await client.get(STATS, headers=user.headers)).json()["items"]

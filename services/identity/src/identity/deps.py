@@ -1,4 +1,7 @@
-"""Dependency aliases over what the lifespan keeps on ``app.state``."""
+"""What identity's endpoints take from the app besides the request's ``Context`` (which holds
+the session, the actor, the clock and the settings): the objects the service functions are given
+explicitly (passwords, keys, the rate limiter, the revocation store), the client's address, and
+the context of the routes that sign nobody in."""
 
 from __future__ import annotations
 
@@ -6,22 +9,26 @@ import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
-from vc_common.auth import RevocationStore
+from vc_common.context import Context, context_for
 from vc_common.ratelimit import RateLimiter
+from vc_common.uow import SessionDep
 
 from identity.auth.passwords import Passwords
+from identity.auth.throttle import (
+    Backoff,
+    LoginThrottle,
+    MemoryFailureCounter,
+    RedisFailureCounter,
+)
 from identity.keys.keyring import KeyRing
+from identity.revocations import SessionRevocations
 from identity.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def _settings_dep(request: Request) -> Settings:
-    # async: FastAPI runs a plain `def` dependency in its thread pool, on every request
-    return get_settings(request)
+async def anonymous_context(request: Request, session: SessionDep) -> Context:
+    """No actor, whatever the request carries: register, login, refresh, logout and verify
+    are open, and a stale bearer token sent along is no reason to refuse them."""
+    return context_for(request.app, session)
 
 
 async def get_passwords(request: Request) -> Passwords:
@@ -39,15 +46,33 @@ async def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-async def get_revocations(request: Request) -> RevocationStore:
-    store: RevocationStore = request.app.state.revocations
-    return store
+async def get_throttle(request: Request) -> LoginThrottle:
+    settings: Settings = request.app.state.settings
+    counter = getattr(request.app.state, "login_failures", None)
+    if counter is None:
+        redis = request.app.state.redis
+        counter = RedisFailureCounter(redis) if redis is not None else MemoryFailureCounter()
+        request.app.state.login_failures = counter
+    cap = settings.login_backoff_max_seconds
+    return LoginThrottle(
+        counter,
+        per_address=Backoff(settings.login_free_failures_per_address, cap=cap),
+        per_pair=Backoff(settings.login_free_failures_per_pair, cap=cap),
+    )
+
+
+async def get_revocations(request: Request, session: SessionDep) -> SessionRevocations:
+    """Revocations written in the request's transaction and applied to the app's store."""
+    settings: Settings = request.app.state.settings
+    return SessionRevocations(
+        session, request.app.state.revocations, settings.access_token_ttl_seconds
+    )
 
 
 def client_ip(request: Request) -> str:
     """The caller's address. ``X-Forwarded-For`` counts only when the peer is a trusted proxy;
     then the right-most address that is not itself a trusted proxy is the client."""
-    settings = get_settings(request)
+    settings: Settings = request.app.state.settings
     peer = request.client.host if request.client else "unknown"
 
     def trusted(addr: str) -> bool:
@@ -78,9 +103,10 @@ async def _client_ip_dep(request: Request) -> str:
     return client_ip(request)
 
 
-SettingsDep = Annotated[Settings, Depends(_settings_dep)]
+AnonymousContext = Annotated[Context, Depends(anonymous_context)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 KeyRingDep = Annotated[KeyRing, Depends(get_keyring)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
-RevocationsDep = Annotated[RevocationStore, Depends(get_revocations)]
+ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
+RevocationsDep = Annotated[SessionRevocations, Depends(get_revocations)]
 ClientIP = Annotated[str, Depends(_client_ip_dep)]

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     func,
@@ -24,15 +22,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from vc_common.events.tables import install_event_tables
 from vc_common.ids import uuid7
-from vc_common.models import NAMING_CONVENTION, TimestampMixin, UUIDMixin
+from vc_common.models import TYPE_ANNOTATION_MAP, TimestampMixin, UUIDMixin, service_metadata
 from vc_common.tables import install_common_tables
 
 ROLES = ("owner", "admin", "member")
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 common_tables = install_common_tables(Base.metadata)
@@ -104,6 +102,25 @@ class RefreshToken(UUIDMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Revocation(Base):
+    """Revoked access tokens, the durable list every verifier projects (``GET
+    /internal/v1/revocations``). ``kind``: ``jti`` (one token), ``sid`` (every token of one
+    sign-in) with ``value`` its expiry, or ``user`` with ``value`` the cutoff (tokens issued
+    before it are dead). Written in the transaction that causes it; forgotten after
+    ``expires_at``, when no token it names can still be valid."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (CheckConstraint("kind IN ('jti', 'sid', 'user')", name="kind"),)
 
 
 class SigningKey(Base):

@@ -7,6 +7,7 @@ import httpx
 import jwt
 import pytest
 from identity.auth.passwords import Passwords
+from identity.auth.throttle import Backoff, MemoryFailureCounter, RedisFailureCounter
 from identity.settings import Settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -133,33 +134,118 @@ def random_ip() -> str:
 @pytest.fixture
 def strict_limits(app: Any) -> None:
     app.state.settings = app.state.settings.model_copy(
-        update={"login_rate_per_account": "10/minute", "login_rate_per_ip": "30/minute"}
+        update={
+            "login_rate_per_ip": "30/minute",
+            "login_free_failures_per_pair": 5,
+            "login_free_failures_per_address": 20,
+        }
+    )
+
+
+async def attempt(
+    client: httpx.AsyncClient, ip: str, username: str, password: str
+) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/login",
+        headers={"X-Forwarded-For": ip},
+        json={"username": username, "password": password},
     )
 
 
 @pytest.mark.usefixtures("strict_limits")
-async def test_login_is_rate_limited_per_account(client: httpx.AsyncClient, api: Any) -> None:
+async def test_failed_logins_slow_the_attackers_address_not_the_owner(
+    client: httpx.AsyncClient, api: Any
+) -> None:
+    victim = await api.register(client)
+    attacker = random_ip()
+    codes = [(await attempt(client, attacker, victim.username, "wrong pass")).status_code]
+    codes += [(await attempt(client, attacker, victim.email, "wrong pass")).status_code]
+    codes += [
+        (await attempt(client, attacker, victim.username, "guess")).status_code for _ in "123"
+    ]
+    assert codes == [401] * 5  # the free failures of one (account, address)
+    blocked = await attempt(client, attacker, victim.username, victim.password)
+    assert blocked.status_code == 429  # even the right password waits, from that address
+    assert int(blocked.headers["retry-after"]) >= 1
+    assert blocked.headers["content-type"] == "application/problem+json"
+    # the owner, elsewhere, is not locked out; the attacker may still try other accounts
+    assert (await attempt(client, random_ip(), victim.username, victim.password)).status_code == 200
+    other = await api.register(client)
+    assert (await attempt(client, attacker, other.username, other.password)).status_code == 200
+
+
+@pytest.mark.usefixtures("strict_limits")
+async def test_a_successful_login_clears_its_addresses_failures(
+    client: httpx.AsyncClient, api: Any
+) -> None:
     acct = await api.register(client)
-    ip = {"X-Forwarded-For": random_ip()}
-    for _ in range(10):
-        resp = await client.post(
-            "/api/v1/auth/login",
-            headers=ip,
-            json={"username": acct.username, "password": "wrong pass"},
-        )
-        assert resp.status_code == 401
-    resp = await client.post(
-        "/api/v1/auth/login", headers=ip, json={"username": acct.email, "password": acct.password}
+    ip = random_ip()
+    for _ in range(2):  # the owner mistypes four times, twice over, signing in between
+        for _ in range(4):
+            assert (await attempt(client, ip, acct.username, "typo")).status_code == 401
+        assert (await attempt(client, ip, acct.username, acct.password)).status_code == 200
+
+
+@pytest.mark.usefixtures("strict_limits")
+async def test_one_address_failing_across_many_accounts_is_slowed(
+    app: Any, client: httpx.AsyncClient, unique: Any
+) -> None:
+    app.state.settings = app.state.settings.model_copy(
+        update={"login_free_failures_per_address": 3}
     )
-    assert resp.status_code == 429
-    assert int(resp.headers["retry-after"]) >= 1
-    assert resp.json()["status"] == 429
+    sprayer = random_ip()
+    codes = [
+        (await attempt(client, sprayer, unique(f"s{i}"), "Winter2026!")).status_code
+        for i in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+    assert (await attempt(client, random_ip(), unique("s"), "Winter2026!")).status_code == 401
+
+
+def test_backoff_doubles_after_the_free_failures_up_to_the_cap() -> None:
+    b = Backoff(free=5, base=1.0, cap=900.0)
+    assert [b.wait_after(n) for n in range(1, 10)] == [0, 0, 0, 0, 1, 2, 4, 8, 16]
+    assert b.wait_after(40) == 900
+
+
+@pytest.mark.parametrize("where", ["memory", "redis"])
+async def test_failure_counters_block_after_the_free_failures(where: str) -> None:
+    import os
+
+    if where == "redis":
+        url = os.environ.get("REDIS_URL")
+        if not url:
+            pytest.skip("REDIS_URL is not set")
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(url)
+        counter: Any = RedisFailureCounter(redis)
+    else:
+        counter = MemoryFailureCounter()
+    key = f"pair:test:{secrets.token_hex(4)}"
+    backoff = Backoff(free=2, base=100.0)
+    try:
+        await counter.failed(key, backoff)
+        assert await counter.blocked_for(key) == 0
+        await counter.failed(key, backoff)
+        assert 90 < await counter.blocked_for(key) <= 100
+        await counter.failed(key, backoff)
+        assert 190 < await counter.blocked_for(key) <= 200
+        await counter.clear(key)
+        assert await counter.blocked_for(key) == 0
+    finally:
+        if where == "redis":
+            await redis.aclose()
 
 
 @pytest.mark.usefixtures("strict_limits")
 async def test_login_is_rate_limited_per_ip_behind_a_trusted_proxy(
-    client: httpx.AsyncClient, unique: Any
+    app: Any, client: httpx.AsyncClient, unique: Any
 ) -> None:
+    # attempts, failed or not, are limited per address too (the failures' backoff aside)
+    app.state.settings = app.state.settings.model_copy(
+        update={"login_free_failures_per_address": 1000}
+    )
     attacker = {"X-Forwarded-For": f"{random_ip()}, 127.0.0.1"}
     for i in range(30):
         resp = await client.post(

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from vc_common.app import create_service_app
-from vc_common.events.runtime import event_runtime, outbox_readiness
-from vc_common.membership import membership_runtime
+from vc_common.authz import Access
 
+from tasks.attachments.endpoints import router as attachments_router
 from tasks.boards.endpoints import router as boards_router
 from tasks.comments.endpoints import router as comments_router
 from tasks.consumers import consumer
 from tasks.labels.endpoints import router as labels_router
-from tasks.models import Base, event_tables, membership
+from tasks.models import Base, membership
+from tasks.permissions import PERMISSIONS
 from tasks.settings import Settings
+from tasks.subtasks.endpoints import router as subtasks_router
 from tasks.tasks.endpoints import router as tasks_router
-
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,12 +24,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         title="VirtualCoworking tasks",
         description="The team's kanban: boards, columns, tasks, subtasks, comments, labels.",
-        routers=[boards_router, tasks_router, comments_router, labels_router],
-        metadata=Base.metadata,
-        alembic_ini=ALEMBIC_INI,
-        on_startup=[
-            membership_runtime(membership),
-            event_runtime(source="tasks", tables=event_tables, consumers=[consumer]),
+        routers=[
+            boards_router,
+            tasks_router,
+            subtasks_router,
+            attachments_router,
+            comments_router,
+            labels_router,
         ],
-        readiness={"outbox": outbox_readiness},
+        metadata=Base.metadata,
+        consumers=[consumer],
+        access=Access(PERMISSIONS, membership.reader(settings)),
     )

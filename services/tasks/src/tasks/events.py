@@ -1,21 +1,24 @@
 """What the tasks service publishes, and the activity history written next to each change.
 
 Every event goes to the outbox in the transaction of the change (``vc_common.events.outbox``);
-its ``data`` always carries ``team_id`` and the acting ``user_id``. One JSON Schema per type lives
-in ``contracts/events/<type>.v1.json``.
+its ``data`` always carries ``team_id`` and the acting ``user_id`` (``None`` when the system
+acts). One JSON Schema per type lives in ``contracts/events/<type>.v1.json``. The task events
+share the task's snapshot (ids, title, assignee, priority, due date) so a consumer acts without
+calling back.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.events.outbox import add_event
 
-from tasks.models import TaskActivity, event_tables
+from tasks.models import Board, Column, Task, TaskComment, event_tables
+from tasks.tasks import repository as task_repo
 
 SOURCE = "tasks"
 
@@ -65,22 +68,196 @@ async def publish(
     )
 
 
+def snapshot(task: Task) -> dict[str, Any]:
+    """What every task event says of the task."""
+    return {
+        "task_id": task.id,
+        "board_id": task.board_id,
+        "team_id": task.team_id,
+        "column_id": task.column_id,
+        "title": task.title,
+        "assignee_id": task.assignee_id,
+        "priority": task.priority,
+        "due_date": task.due_date,
+    }
+
+
+async def board_created(
+    session: AsyncSession, board: Board, columns: Sequence[Column], *, actor: uuid.UUID
+) -> None:
+    await publish(
+        session,
+        BOARD_CREATED,
+        board.id,
+        {
+            "board_id": board.id,
+            "team_id": board.team_id,
+            "user_id": actor,
+            "name": board.name,
+            "columns": [
+                {"column_id": c.id, "name": c.name, "order": c.order, "is_done": c.is_done}
+                for c in columns
+            ],
+            "created_at": board.created_at,
+        },
+    )
+
+
+async def task_created(
+    session: AsyncSession, task: Task, *, actor: uuid.UUID, label_ids: Sequence[uuid.UUID]
+) -> None:
+    await publish(
+        session,
+        TASK_CREATED,
+        task.id,
+        {
+            **snapshot(task),
+            "user_id": actor,
+            "position": task.position,
+            "label_ids": list(label_ids),
+            "created_at": task.created_at,
+        },
+    )
+
+
+async def task_assigned(
+    session: AsyncSession,
+    task: Task,
+    *,
+    actor: uuid.UUID | None,
+    previous_assignee_id: uuid.UUID | None,
+    reason: str | None = None,
+) -> None:
+    """The task's assignee is now ``task.assignee_id`` (``None``: unassigned)."""
+    data = {**snapshot(task), "user_id": actor, "previous_assignee_id": previous_assignee_id}
+    if reason is not None:
+        data["reason"] = reason
+    await publish(session, TASK_ASSIGNED, task.id, data)
+
+
+async def task_updated(
+    session: AsyncSession, task: Task, *, actor: uuid.UUID, changes: dict[str, Any]
+) -> None:
+    await publish(
+        session,
+        TASK_UPDATED,
+        task.id,
+        {**snapshot(task), "user_id": actor, "changes": changes, "version": task.version},
+    )
+
+
+async def task_moved(
+    session: AsyncSession,
+    task: Task,
+    *,
+    actor: uuid.UUID,
+    from_column_id: uuid.UUID,
+    from_position: int,
+) -> None:
+    await publish(
+        session,
+        TASK_MOVED,
+        task.id,
+        {
+            **snapshot(task),
+            "user_id": actor,
+            "from_column_id": from_column_id,
+            "to_column_id": task.column_id,
+            "from_position": from_position,
+            "position": task.position,
+            "is_completed": task.completed_at is not None,
+        },
+    )
+
+
+async def task_completed(session: AsyncSession, task: Task, *, actor: uuid.UUID) -> None:
+    await publish(
+        session,
+        TASK_COMPLETED,
+        task.id,
+        {
+            **snapshot(task),
+            "user_id": actor,
+            "completed_at": task.completed_at,
+            "created_at": task.created_at,
+        },
+    )
+
+
+async def task_reopened(
+    session: AsyncSession,
+    task: Task,
+    *,
+    actor: uuid.UUID,
+    previous_completed_at: datetime,
+    reopened_at: datetime,
+) -> None:
+    await publish(
+        session,
+        TASK_REOPENED,
+        task.id,
+        {
+            **snapshot(task),
+            "user_id": actor,
+            "reopened_at": reopened_at,
+            "previous_completed_at": previous_completed_at,
+        },
+    )
+
+
+async def task_deleted(
+    session: AsyncSession,
+    task: dict[str, Any],
+    *,
+    actor: uuid.UUID,
+    completed_at: datetime | None,
+    deleted_at: datetime,
+) -> None:
+    """``task``: the :func:`snapshot` taken before the row went."""
+    await publish(
+        session,
+        TASK_DELETED,
+        task["task_id"],
+        {**task, "user_id": actor, "completed_at": completed_at, "deleted_at": deleted_at},
+    )
+
+
+async def comment_added(
+    session: AsyncSession, comment: TaskComment, task: Task, *, actor: uuid.UUID
+) -> None:
+    await publish(
+        session,
+        COMMENT_ADDED,
+        comment.id,
+        {
+            "comment_id": comment.id,
+            "task_id": task.id,
+            "board_id": task.board_id,
+            "team_id": task.team_id,
+            "user_id": actor,
+            "content": comment.content,
+            "task_title": task.title,
+            "assignee_id": task.assignee_id,
+            "task_created_by_id": task.created_by_id,
+            "created_at": comment.created_at,
+        },
+    )
+
+
 async def record_activity(
     session: AsyncSession,
+    task: Task,
     *,
-    task_id: uuid.UUID,
-    team_id: uuid.UUID,
-    user_id: uuid.UUID | None,
+    actor: uuid.UUID | None,
     action: str,
     changes: dict[str, Any] | None = None,
 ) -> None:
     """One row of the task's history. ``changes`` maps a field to ``{"from": .., "to": ..}``."""
-    await session.execute(
-        insert(TaskActivity).values(
-            task_id=task_id,
-            team_id=team_id,
-            user_id=user_id,
-            action=action,
-            changes=jsonable(changes or {}),
-        )
+    await task_repo.add_activity(
+        session,
+        task_id=task.id,
+        team_id=task.team_id,
+        user_id=actor,
+        action=action,
+        changes=jsonable(changes or {}),
     )

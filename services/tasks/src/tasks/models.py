@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -30,23 +29,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from teams_client import MembershipProjection
 from vc_common.events.tables import install_event_tables
 from vc_common.ids import uuid7
-from vc_common.membership import install_membership_tables
-from vc_common.models import NAMING_CONVENTION, CreatedAtMixin, TimestampMixin, UUIDMixin
+from vc_common.models import (
+    TYPE_ANNOTATION_MAP,
+    CreatedAtMixin,
+    TimestampMixin,
+    UUIDMixin,
+    service_metadata,
+)
 from vc_common.tables import install_common_tables
 
 PRIORITIES = ("low", "medium", "high", "urgent")
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 common_tables = install_common_tables(Base.metadata)
 event_tables = install_event_tables(Base.metadata)
-membership = install_membership_tables(Base.metadata)
+membership = MembershipProjection(Base.metadata)
 
 
 class Board(UUIDMixin, TimestampMixin, Base):
@@ -138,6 +143,23 @@ class TaskAttachment(UUIDMixin, CreatedAtMixin, Base):
     file_url: Mapped[str] = mapped_column(String(2048))
     filename: Mapped[str] = mapped_column(String(255))
     uploaded_by_id: Mapped[uuid.UUID]
+    # a team file of the files service (None: an external link given as file_url)
+    file_id: Mapped[uuid.UUID | None] = mapped_column(index=True, default=None)
+
+
+class KnownFile(Base):
+    """The files service's team files as tasks knows them (files.file.uploaded / .deleted): what
+    an attachment by ``file_id`` is checked against. A deleted file keeps its row (``deleted_at``)
+    so a late ``uploaded`` never brings it back."""
+
+    __tablename__ = "known_files"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by_id: Mapped[uuid.UUID]
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Label(UUIDMixin, Base):

@@ -3,19 +3,15 @@ inbox). Alembic's ``env.py`` imports this module, which imports every table modu
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, ClassVar
-
-from sqlalchemy import DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from vc_common.events.tables import install_event_tables
-from vc_common.models import NAMING_CONVENTION
+from vc_common.models import TYPE_ANNOTATION_MAP, service_metadata
 from vc_common.tables import install_common_tables
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True)}
+    metadata = service_metadata()
+    type_annotation_map = TYPE_ANNOTATION_MAP
 
 
 common_tables = install_common_tables(Base.metadata)

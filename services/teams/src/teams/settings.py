@@ -10,5 +10,3 @@ class Settings(ServiceSettings):
     #: identity, asked when adding a member the ``known_users`` projection has not seen yet
     identity_url: str = "http://127.0.0.1:8101"
     identity_timeout: float = 3.0
-    #: where the image keeps alembic.ini (``ALEMBIC_INI``); default: the source tree's
-    alembic_ini: str | None = None

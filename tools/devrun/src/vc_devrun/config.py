@@ -39,11 +39,13 @@ from urllib.parse import urlsplit, urlunsplit
 CONFIG_NAME = "platform.toml"
 HOST = "127.0.0.1"
 DEFAULT_GATEWAY_PORT = 8000
-# Standard ports a system server may already hold: the embedded servers never take them.
-RESERVED_PORTS = frozenset({5432, 4222, 5672, 6379})
 
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _APP_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+#: the largest WebSocket message uvicorn takes for a service under `make run`
+WS_MAX_SIZE = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -118,6 +120,10 @@ class Entry:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                # uvicorn assembles a WebSocket message before the app sees it (16 MiB by
+                # default); the services refuse frames far smaller (ws_max_frame_bytes)
+                "--ws-max-size",
+                str(WS_MAX_SIZE),
             ]
         try:
             return [part.format_map(values) for part in self.command]
@@ -186,22 +192,39 @@ def parse_config(
     data: Mapping[str, object], path: Path, env: Mapping[str, str] | None = None
 ) -> PlatformConfig:
     env = os.environ if env is None else env
+    shift = _port_shift(data, env)
     gateway = None
     raw_gateway = data.get("gateway")
     if raw_gateway is not None:
-        gateway = _parse_entry("gateway", raw_gateway, env, is_gateway=True)
+        gateway = _parse_entry("gateway", raw_gateway, env, is_gateway=True, shift=shift)
     raw_services = data.get("services", {})
     if not isinstance(raw_services, dict):
         raise ConfigError("[services] must be a table of [services.<name>] tables")
     services = tuple(
-        _parse_entry(name, table, env, is_gateway=False) for name, table in raw_services.items()
+        _parse_entry(name, table, env, is_gateway=False, shift=shift)
+        for name, table in raw_services.items()
     )
     config = PlatformConfig(path=path, gateway=gateway, services=services)
     _check_ports(config)
     return config
 
 
-def _parse_entry(name: str, table: object, env: Mapping[str, str], *, is_gateway: bool) -> Entry:
+def _port_shift(data: Mapping[str, object], env: Mapping[str, str]) -> int:
+    """One knob moves the whole platform: ``PORT_BASE`` (or ``GATEWAY_PORT`` given alone) is
+    where the gateway listens, and every service keeps its distance from the gateway's
+    configured port (PORT_BASE=9000: gateway 9000, identity 9101, ...). ``<NAME>_PORT`` still
+    pins one entry."""
+    gw = data.get("gateway")
+    configured = DEFAULT_GATEWAY_PORT
+    if isinstance(gw, dict) and isinstance(gw.get("port"), int):
+        configured = int(gw["port"])
+    raw = env.get("PORT_BASE") or env.get("GATEWAY_PORT")
+    return _port("PORT_BASE", raw) - configured if raw else 0
+
+
+def _parse_entry(
+    name: str, table: object, env: Mapping[str, str], *, is_gateway: bool, shift: int = 0
+) -> Entry:
     where = "[gateway]" if is_gateway else f"[services.{name}]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table")
@@ -214,6 +237,8 @@ def _parse_entry(name: str, table: object, env: Mapping[str, str], *, is_gateway
     override = env.get(f"{env_key(name)}_PORT")
     if override:
         port = _port(f"{env_key(name)}_PORT", override)
+    elif shift:
+        port = _port(f"{where} port shifted by PORT_BASE", port + shift)
     database = table.get("database", False)
     if not isinstance(database, bool) or (is_gateway and database):
         raise ConfigError(f"{where} database must be true or false (and false for the gateway)")

@@ -12,10 +12,10 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import stat
 import sys
 import sysconfig
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -23,38 +23,29 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from vc_devrun.config import HOST, RESERVED_PORTS, libpq_url
+from vc_common.ports import free_port
+
+from vc_devrun.config import HOST, libpq_url
 from vc_devrun.procs import ManagedProcess, Output
 
 PG_SYSTEM_USER = "pgserver"  # the user pgserver itself runs postgres as when started by root
 START_TIMEOUT = 30.0
+PG_STOP_TIMEOUT = 120.0
+
+
+#: the ports the platform's own processes will bind (the runner adds them before the infra starts,
+#: while nothing listens on them yet): an embedded server never takes one of them
+PLANNED_PORTS: set[int] = set()
+
+
+def planned_free_port() -> int:
+    port = free_port(avoid=PLANNED_PORTS)
+    PLANNED_PORTS.add(port)
+    return port
 
 
 class InfraError(Exception):
     """An embedded server could not be started."""
-
-
-def free_port(host: str = HOST) -> int:
-    """A TCP port nothing listens on right now (never one of the standard ports)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind((host, 0))
-            port = int(sock.getsockname()[1])
-        if port not in RESERVED_PORTS:
-            return port
-    raise InfraError("no free TCP port found")
-
-
-def port_is_free(port: int, host: str = HOST) -> bool:
-    """Whether a server could listen on ``port`` now (SO_REUSEADDR as servers set it, so the
-    TIME_WAIT connections of a previous run do not count)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 async def tcp_open(host: str, port: int, within: float = 1.0) -> bool:
@@ -193,7 +184,7 @@ class EmbeddedPostgres:
             )
         last_error = ""
         for _ in range(3):
-            self.port = free_port()
+            self.port = planned_free_port()
             argv = [
                 str(bin_dir / "postgres"),
                 "-D",
@@ -266,8 +257,11 @@ class EmbeddedPostgres:
                 os.kill(pid, signal.SIGKILL)
 
     async def stop(self) -> None:
+        # a fast shutdown ends with a checkpoint that fsyncs every dirty file: seconds on a
+        # busy disk (7 s seen while other suites ran). Killing it at the usual 5 s grace left
+        # the data dir to crash recovery; only a second Ctrl-C (kill_now) cuts it short.
         if self.process is not None:
-            await self.process.stop()
+            await self.process.stop(grace=PG_STOP_TIMEOUT)
 
 
 # --- NATS ---------------------------------------------------------------------------------------
@@ -307,7 +301,7 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         last_error = ""
         for _ in range(3):
-            self.port = free_port()
+            self.port = planned_free_port()
             argv = [
                 str(binary),
                 "-js",
@@ -397,7 +391,7 @@ class SmtpSink:
 
         if self.mail_dir is not None:
             self.mail_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = planned_free_port()
         self._server = await asyncio.get_running_loop().create_server(factory, HOST, self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: ARG002
@@ -441,6 +435,100 @@ class SmtpSink:
 # --- all of it ----------------------------------------------------------------------------------
 
 
+def running_postgres_port(data_dir: Path) -> int | None:
+    """The port of the postmaster running on ``data_dir`` (its ``postmaster.pid``), if any."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return port
+
+
+class RunLock:
+    """``<run dir>/devrun.lock``, held (``flock``) by the runner that owns the embedded servers
+    of that folder for as long as it runs: a second ``make run`` on the same folder is refused,
+    and ``make migrate`` uses the running servers instead of stopping them as leftovers."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return True
+
+    def holder(self) -> str:
+        try:
+            return self.path.read_text().strip() or "?"
+        except OSError:
+            return "?"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+
+class ProviderSandbox:
+    """tools/provider-sandbox (NOT production) on 127.0.0.1:<free port>: stand-ins for Google,
+    Slack, GitHub, Notion, Zoom and Microsoft, so the integrations service can be connected and
+    synced with no account. Started when no provider URL is configured.
+
+    It runs in a thread with a loop of its own, never in the runner's: uvicorn's ``serve()``
+    captures SIGINT/SIGTERM while it runs and raises them again when it returns, which took the
+    runner's Ctrl-C and then delivered it a second time, so the runner "killed at once" and
+    PostgreSQL went down without its shutdown checkpoint."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
+        self.port: int | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def variables() -> list[str]:
+        from provider_sandbox.app import integrations_env
+
+        return list(integrations_env(""))
+
+    async def start(self) -> dict[str, str]:
+        import uvicorn
+        from provider_sandbox.app import create_app, integrations_env
+
+        self.port = planned_free_port()
+        config = uvicorn.Config(create_app(), host=HOST, port=self.port, log_level="warning")
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(server.serve()), name="provider-sandbox", daemon=True
+        )
+        self._thread.start()
+        while not server.started:
+            if not self._thread.is_alive():
+                raise InfraError("the provider sandbox did not start")
+            await asyncio.sleep(0.02)
+        url = f"http://{HOST}:{self.port}"
+        self.output.info(f"provider sandbox (NOT production) on {url}: provider URLs point at it")
+        return integrations_env(url)
+
+    async def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            await asyncio.to_thread(self._thread.join, 5)
+
+
 class Infra:
     """The embedded servers the environment does not provide, and the env that points at them."""
 
@@ -459,7 +547,10 @@ class Infra:
         self.postgres: EmbeddedPostgres | None = None
         self.nats: EmbeddedNats | None = None
         self.smtp: SmtpSink | None = None
+        self.sandbox: ProviderSandbox | None = None
         self.exports: dict[str, str] = {}
+        self.lock = RunLock(run_dir / "devrun.lock")
+        self.attached = False
 
     @property
     def processes(self) -> list[ManagedProcess]:
@@ -473,13 +564,26 @@ class Infra:
         event_bus: bool = True,
         smtp: bool = True,
         fanout: bool = False,
+        attach: bool = False,
+        sandbox: bool = False,
     ) -> dict[str, str]:
         """Start what is missing; return the variables to export to the services.
+
+        When another runner holds this run folder: ``attach`` uses its PostgreSQL (``make
+        migrate`` beside ``make run``), otherwise ``InfraError`` (never stop servers in use).
 
         ``fanout``: a service runs several replicas, which need a message bus between them (chat
         fans its frames out over core NATS, or Redis). When the event bus is not NATS (RabbitMQ)
         and neither ``NATS_URL`` nor ``REDIS_URL`` is set, an embedded NATS is started for that
         alone and exported as ``NATS_URL``."""
+        if not self.lock.acquire():
+            if not attach:
+                raise InfraError(
+                    f"another runner (pid {self.lock.holder()}) is using {self.run_dir}: stop it "
+                    "first, or run a second platform beside it with its own folder and ports "
+                    "(PORT_BASE=9100 make run)"
+                )
+            return self._attach(postgres)
         if postgres:
             given = self.env.get("DATABASE_URL")
             if given:
@@ -516,14 +620,40 @@ class Infra:
                 await self.smtp.start()
                 self.exports["SMTP_HOST"] = HOST
                 self.exports["SMTP_PORT"] = str(self.smtp.port)
+        if sandbox and not any(self.env.get(k) for k in ProviderSandbox.variables()):
+            self.sandbox = ProviderSandbox(self.output)
+            self.exports.update(await self.sandbox.start())
         return dict(self.exports)
+
+    def _attach(self, postgres: bool) -> dict[str, str]:
+        self.attached = True
+        if postgres and not self.env.get("DATABASE_URL"):
+            port = running_postgres_port(self.run_dir / "pg")
+            if port is None:
+                raise InfraError(f"the runner using {self.run_dir} has no PostgreSQL running")
+            self.output.info(f"using the running platform's PostgreSQL (port {port})")
+            self.exports["DATABASE_URL"] = f"postgresql://postgres@{HOST}:{port}/postgres"
+        elif postgres:
+            self.exports["DATABASE_URL"] = self.env["DATABASE_URL"]
+        return dict(self.exports)
+
+    async def restart(self, proc: ManagedProcess) -> bool:
+        """Start the embedded server of ``proc`` again after it died, with the very command it
+        had (same port, same data directory), and wait until it answers. False when it did not
+        become ready (it may have died again: its exit is reported as the first one was)."""
+        for server in (self.postgres, self.nats):
+            if server is not None and server.process is proc:
+                await proc.start()
+                return await server._wait_ready()
+        raise InfraError(f"{proc.name} is not an embedded server of this platform")
 
     async def stop(self) -> None:
         """Stop everything started, the event bus before the database; never raises."""
-        for server in (self.smtp, self.nats, self.postgres):
+        for server in (self.sandbox, self.smtp, self.nats, self.postgres):
             if server is None:
                 continue
             try:
                 await server.stop()
             except Exception as exc:
                 self.output.error(f"error while stopping {type(server).__name__}: {exc!r}")
+        self.lock.release()

@@ -19,7 +19,10 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from vc_devrun.forkserver import ForkedProcess, Forker
 
 STOP_TIMEOUT = 5.0
 _STREAM_LIMIT = 1 << 20
@@ -101,6 +104,8 @@ class ManagedProcess:
         stop_signal: int = signal.SIGTERM,
         signal_group: bool = True,
         keep_lines: int = 40,
+        forker: Forker | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self.name = name
         self.argv = list(argv)
@@ -111,7 +116,11 @@ class ManagedProcess:
         self.stop_signal = stop_signal
         self.signal_group = signal_group
         self.last_lines: collections.deque[str] = collections.deque(maxlen=keep_lines)
-        self.proc: asyncio.subprocess.Process | None = None
+        #: forks ``python -m ...`` commands from a process that imported the common libraries
+        #: already (see :mod:`vc_devrun.forkserver`); None, or gone: a new process, as before
+        self.forker = forker
+        self.pass_fds = tuple(pass_fds)
+        self.proc: asyncio.subprocess.Process | ForkedProcess | None = None
         self.stopping = False
         self._pump: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
@@ -131,7 +140,7 @@ class ManagedProcess:
         return self.proc is not None and self.proc.returncode is None
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
+        self.proc = await self._fork() or await asyncio.create_subprocess_exec(
             *self.argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -141,10 +150,33 @@ class ManagedProcess:
             user=self.user,
             start_new_session=True,
             preexec_fn=_parent_death_setter(self.stop_signal),
+            pass_fds=self.pass_fds,
             limit=_STREAM_LIMIT,
         )
         self._pump = asyncio.create_task(self._pump_output(), name=f"{self.name}-output")
         self._watch = asyncio.create_task(self._watch_exit(), name=f"{self.name}-watch")
+
+    async def _fork(self) -> ForkedProcess | None:
+        """The process from the fork server when it can start this command, else None."""
+        if self.forker is None or not self.forker.alive or self.user is not None:
+            return None
+        from vc_devrun.forkserver import module_command
+
+        command = module_command(self.argv, sys.executable)
+        if command is None:
+            return None
+        try:
+            return await self.forker.spawn(
+                *command,
+                self.argv,
+                env=self.env if self.env is not None else os.environ,
+                cwd=self.cwd,
+                pdeathsig=self.stop_signal,
+                limit=_STREAM_LIMIT,
+            )
+        except OSError as exc:
+            self.output.info(f"{self.name}: fork server unavailable ({exc}); a new process")
+            return None
 
     async def _pump_output(self) -> None:
         assert self.proc is not None

@@ -1,4 +1,4 @@
-"""The platform on one machine: infra, databases, migrations, services, then the gateway."""
+"""The platform on one machine: infra, databases, migrations, then the services and the gateway."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vc_common.ports import free_port, port_is_free
+
 from vc_devrun.config import HOST, ConfigError, Entry, PlatformConfig, env_key, redact
 from vc_devrun.database import MigrationError, ensure_databases, run_migrations
-from vc_devrun.infra import Infra, InfraError, free_port, port_is_free
+from vc_devrun.forkserver import TITLE_ROOM, Forker, become_subreaper
+from vc_devrun.infra import PLANNED_PORTS, Infra, InfraError
 from vc_devrun.procs import ManagedProcess, Output
+from vc_devrun.webbuild import build_web
 
 READY_TIMEOUT = 60.0
 _SERVICE_PROBES = ("/readyz", "/healthz", "/health")
@@ -46,13 +50,44 @@ def build_env(
     if config.gateway is not None:
         env["GATEWAY_URL"] = config.gateway.url
         env["GATEWAY_PORT"] = str(config.gateway.port)
+        # the links identity puts in its mails lead to this platform, wherever its gateway is
+        env.setdefault("PUBLIC_URL", config.gateway.url)
     identity = config.service("identity")
     if identity is not None:
         env["JWKS_URL"] = f"{identity.url}/.well-known/jwks.json"
     env.setdefault("ENVIRONMENT", "development")
     env["PLATFORM_CONFIG"] = str(config.path)
     env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return with_bytecode_cache(env, bytecode_dir(config))
+
+
+def bytecode_dir(config: PlatformConfig) -> Path:
+    """Where the children's compiled bytecode goes when the environment forbids ``__pycache__``
+    beside the sources: ``pycache/`` in the virtualenv (the bytecode is that interpreter's, and
+    every platform and test run shares it), else under the repository's ``.run/``."""
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix) / "pycache"
+    return config.root / ".run" / "pycache"
+
+
+def with_bytecode_cache(env: Mapping[str, str], cache: Path) -> dict[str, str]:
+    """``env`` for a Python child that keeps its bytecode. With ``PYTHONDONTWRITEBYTECODE`` set
+    (and the venv installed without ``.pyc``, as ``uv sync`` does by default), every process
+    compiles every module it imports on every start: 60 % of a service's start-up CPU (6.3 s
+    against 2.7 s for identity). The children write it under ``cache`` instead
+    (``PYTHONPYCACHEPREFIX``), never beside the sources. A prefix the user chose is kept."""
+    out = dict(env)
+    if out.get("PYTHONDONTWRITEBYTECODE") and not out.get("PYTHONPYCACHEPREFIX"):
+        del out["PYTHONDONTWRITEBYTECODE"]
+        out["PYTHONPYCACHEPREFIX"] = str(cache)
+    return out
+
+
+def keep_bytecode(cache: Path) -> None:
+    """The same for this process (the runner imports alembic and psycopg for its checks)."""
+    if sys.dont_write_bytecode and not sys.pycache_prefix:
+        sys.dont_write_bytecode = False
+        sys.pycache_prefix = str(cache)
 
 
 async def http_get_status(port: int, path: str, within: float = 2.0) -> int | None:
@@ -130,6 +165,28 @@ async def wait_ready(
         await asyncio.sleep(0.3)
 
 
+def run_dir_for(config: PlatformConfig, env: Mapping[str, str]) -> Path:
+    """Where the embedded servers keep their data: ``VC_RUN_DIR``, else ``.run/`` in the repo, or
+    ``.run/platform-<gateway port>/`` for a platform moved by ``PORT_BASE`` / ``GATEWAY_PORT``, so
+    that one setting (``PORT_BASE=9100 make run``) runs a second platform beside the first. The
+    end-to-end tests point ``VC_RUN_DIR`` at a fresh temporary folder."""
+    if env.get("VC_RUN_DIR"):
+        return Path(env["VC_RUN_DIR"])
+    moved = env.get("PORT_BASE") or env.get("GATEWAY_PORT")
+    if moved:
+        port = config.gateway.port if config.gateway is not None else moved
+        return config.root / ".run" / f"platform-{port}"
+    return config.root / ".run"
+
+
+#: a crashed service waits FIRST_BACKOFF, doubled by each crash within CRASH_WINDOW seconds, at
+#: most MAX_BACKOFF; more than MAX_CRASHES within the window stop the platform
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+CRASH_WINDOW = 300.0
+MAX_CRASHES = 10
+
+
 @dataclass
 class Platform:
     config: PlatformConfig
@@ -143,6 +200,14 @@ class Platform:
     failure: str | None = None
     _task: asyncio.Task[Any] | None = None
     _stopping: bool = False
+    #: once everything is up, a service, the gateway or an embedded server (PostgreSQL, NATS)
+    #: that dies is restarted (with backoff) instead of stopping the platform
+    _supervising: bool = False
+    _crashes: dict[str, list[float]] = field(default_factory=dict)
+    _restarts: set[asyncio.Task[None]] = field(default_factory=set)
+    #: the process the services are forked from (see vc_devrun.forkserver), None when off
+    forker: Forker | None = None
+    forkserver: ManagedProcess | None = None
 
     @property
     def services(self) -> list[Entry]:
@@ -157,7 +222,7 @@ class Platform:
             s.name if s.replicas == 1 else s.instance(s.replicas - 1, s.port).label
             for s in self.config.services
         ]
-        for name in ["devrun", "postgres", "nats", "smtp", "gateway", *names]:
+        for name in ["devrun", "postgres", "nats", "smtp", "forkserver", "gateway", *names]:
             self.output.register(name)
 
     def _child_died(self, proc: ManagedProcess, code: int) -> None:
@@ -172,9 +237,125 @@ class Platform:
         proc.on_exit = self._child_died
         return proc
 
+    def _supervise(self, proc: ManagedProcess) -> ManagedProcess:
+        proc.on_exit = self._service_died
+        return proc
+
+    def _service_died(self, proc: ManagedProcess, code: int) -> None:
+        """Before the platform is up a death is fatal (a broken service should say so at once);
+        after, the process is started again, waiting longer after each recent crash (0.5 s,
+        1 s, 2 s ... 30 s), as a supervisor would. Too many crashes in a row stop everything."""
+        if self._stopping:
+            return
+        if not self._supervising:
+            self._child_died(proc, code)
+            return
+        delay = self._crash_delay(proc, code)
+        if delay is not None:
+            self._schedule_restart(self._restart(proc, delay))
+
+    def _crash_delay(self, proc: ManagedProcess, code: int) -> float | None:
+        """How long to wait before starting ``proc`` again after this crash (the backoff), or
+        None when it crashed too often and the platform is being stopped."""
+        now = time.monotonic()
+        recent = [t for t in self._crashes.get(proc.name, []) if now - t < CRASH_WINDOW]
+        recent.append(now)
+        self._crashes[proc.name] = recent
+        if len(recent) > MAX_CRASHES:
+            self.output.error(f"{proc.name} crashed {len(recent)} times in {CRASH_WINDOW:g}s")
+            self._child_died(proc, code)
+            return None
+        delay = min(MAX_BACKOFF, FIRST_BACKOFF * 2.0 ** (len(recent) - 1))
+        self.output.error(
+            f"{proc.name} exited unexpectedly with code {code}; restarting it in {delay:g}s."
+            f" Its last lines:\n{proc.tail()}"
+        )
+        return delay
+
+    def _schedule_restart(self, restart: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(restart)
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    def _supervise_infra(self, proc: ManagedProcess) -> ManagedProcess:
+        proc.on_exit = self._infra_died
+        return proc
+
+    def _infra_died(self, proc: ManagedProcess, code: int) -> None:
+        """An embedded server (PostgreSQL, NATS) that dies once the platform is up is started
+        again as it was (same port, same data: PostgreSQL runs its crash recovery, JetStream
+        reloads its streams), with the services' backoff; the services reconnect by themselves.
+        Before the platform is up, a death is fatal."""
+        if self._stopping:
+            return
+        if not self._supervising or self.infra is None:
+            self._child_died(proc, code)
+            return
+        delay = self._crash_delay(proc, code)
+        if delay is not None:
+            self._schedule_restart(self._restart_infra(proc, delay))
+
+    async def _restart_infra(self, proc: ManagedProcess, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._stopping or self.infra is None:
+            return
+        try:
+            ready = await self.infra.restart(proc)
+        except (OSError, InfraError) as exc:
+            self.output.error(f"cannot restart {proc.name}: {exc}")
+            self._child_died(proc, -1)
+            return
+        if ready:
+            self.output.info(f"restarted {proc.name} (pid {proc.pid})")
+        elif proc.running:  # up but never ready: give up on the platform
+            await proc.stop()
+            self._child_died(proc, -1)
+        # else it died again while starting: its exit has scheduled the next try (backoff)
+
+    async def _restart(self, proc: ManagedProcess, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._stopping:
+            return
+        try:
+            await proc.start()
+        except OSError as exc:
+            self.output.error(f"cannot restart {proc.name}: {exc}")
+            self._child_died(proc, -1)
+            return
+        self.output.info(f"restarted {proc.name} (pid {proc.pid})")
+
     def kill_now(self) -> None:
-        for proc in [*self.children, *(self.infra.processes if self.infra else [])]:
+        for proc in [
+            *self.children,
+            *self._forkserver,
+            *(self.infra.processes if self.infra else []),
+        ]:
             proc.kill_now()
+
+    @property
+    def _forkserver(self) -> list[ManagedProcess]:
+        return [self.forkserver] if self.forkserver is not None else []
+
+    async def start_forkserver(self) -> None:
+        """``python -m vc_devrun.forkserver``, importing the common libraries while the infra
+        starts; off with ``VC_DEVRUN_FORK=0``, or where this process cannot be the subreaper
+        its services need (not Linux)."""
+        if self.env.get("VC_DEVRUN_FORK", "1") == "0" or not become_subreaper():
+            return
+        forker = Forker()
+        fd = forker.server_end()
+        env = with_bytecode_cache({**self.env, "PYTHONUNBUFFERED": "1"}, bytecode_dir(self.config))
+        # the last argument is room for each service's command line (``ps`` shows theirs)
+        argv = [sys.executable, "-m", "vc_devrun.forkserver", str(fd), " " * TITLE_ROOM]
+        proc = ManagedProcess(
+            "forkserver", argv, output=self.output, env=env, cwd=self.config.root, pass_fds=[fd]
+        )
+        proc.on_exit = lambda _proc, _code: forker.close()  # the services start as before
+        try:
+            await proc.start()
+        finally:
+            forker.started()
+        self.forker, self.forkserver = forker, proc
 
     def _with_unstarted(self, instances: Sequence[Entry]) -> list[Entry]:
         """The started instances, plus the services ``--only`` left out (their configured URL)."""
@@ -182,15 +363,23 @@ class Platform:
         return [*instances, *(s for s in self.config.services if s.name not in started)]
 
     async def start_infra(
-        self, *, event_bus: bool = True, smtp: bool = True, fanout: bool = False
+        self,
+        *,
+        event_bus: bool = True,
+        smtp: bool = True,
+        fanout: bool = False,
+        attach: bool = False,
     ) -> dict[str, str]:
-        # VC_RUN_DIR: where the embedded servers keep their data (default .run/ in the repo);
-        # the end-to-end tests point it at a fresh temporary folder
-        run_dir = Path(self.env.get("VC_RUN_DIR") or self.config.root / ".run")
+        run_dir = run_dir_for(self.config, self.env)
         self.infra = Infra(run_dir, self.output, self.env)
-        exports = await self.infra.start(event_bus=event_bus, smtp=smtp, fanout=fanout)
+        # the provider sandbox comes with the SMTP sink (for running services, not migrations),
+        # when there is an integrations service to use it
+        sandbox = smtp and any(s.name == "integrations" for s in self.services)
+        exports = await self.infra.start(
+            event_bus=event_bus, smtp=smtp, fanout=fanout, sandbox=sandbox, attach=attach
+        )
         for proc in self.infra.processes:
-            self._watch(proc)
+            self._supervise_infra(proc)
         return exports
 
     async def prepare_databases(self, env: Mapping[str, str], migrate: bool = True) -> None:
@@ -204,8 +393,9 @@ class Platform:
             if entry.replica == 0 and not port_is_free(entry.port):
                 key = "GATEWAY_PORT" if entry.is_gateway else f"{env_key(entry.name)}_PORT"
                 raise StartupError(
-                    f"port {entry.port} for {entry.label} is already in use (another `make run`?);"
-                    f" set {key} to use another one"
+                    f"port {entry.port} for {entry.label} is already in use (another `make run`?):"
+                    " move the whole platform with PORT_BASE (PORT_BASE=9000: the gateway on"
+                    f" 9000, every service beside it), or this one port with {key}"
                 )
 
     def instances(self, services: Sequence[Entry]) -> list[Entry]:
@@ -218,19 +408,23 @@ class Platform:
         for service in services:
             out.append(service.instance(0, service.port))
             for k in range(1, service.replicas):
-                port = free_port()
-                while port in taken:
-                    port = free_port()
+                port = free_port(avoid=taken | PLANNED_PORTS)
                 taken.add(port)
                 out.append(service.instance(k, port))
+        PLANNED_PORTS.update(taken)  # the embedded servers keep off them
         return out
 
     async def _launch(self, entry: Entry, env: Mapping[str, str]) -> ManagedProcess:
         argv = entry.argv(sys.executable)
         child_env = {**env, "SERVICE_NAME": entry.name}
-        proc = self._watch(
+        proc = self._supervise(
             ManagedProcess(
-                entry.label, argv, output=self.output, env=child_env, cwd=self.config.root
+                entry.label,
+                argv,
+                output=self.output,
+                env=child_env,
+                cwd=self.config.root,
+                forker=self.forker,
             )
         )
         self.children.append(proc)
@@ -255,25 +449,38 @@ class Platform:
         services = self.instances(self.services)
         gateway = self.config.gateway if self.gateway else None
         self._check_ports([*services, *([gateway] if gateway else [])])
+        # the web client builds (or comes from its cache) and the fork server imports the
+        # services' libraries while the infra starts
+        web = asyncio.create_task(asyncio.to_thread(build_web, self.config.root, self.env))
+        await self.start_forkserver()
         exports = await self.start_infra(fanout=any(s.replicas > 1 for s in services))
         env = build_env(self.config, self.env, exports, self._with_unstarted(services))
         await self.prepare_databases(env)
         deadline = time.monotonic() + self.timeout
         procs = [await self._launch(s, env) for s in services]
+        state, message = await web
+        if state in ("no-node", "failed"):
+            self.output.error(f"web client: {message}")
+        elif state != "skipped" and gateway is not None:
+            self.output.info(f"web client: {message}; open {gateway.url}/ in a browser")
+        # The gateway starts with the services (its imports overlap theirs: 6 s of a 35 s warm
+        # start when it waited for them); its /health answers 200 once every service is ready,
+        # and it is polled only after they are.
+        gateway_proc = await self._launch(gateway, env) if gateway is not None else None
         await asyncio.gather(
             *(wait_ready(s, p, deadline, self.output) for s, p in zip(services, procs, strict=True))
         )
-        if gateway is not None:
-            proc = await self._launch(gateway, env)
+        if gateway is not None and gateway_proc is not None:
             await wait_ready(
                 gateway,
-                proc,
+                gateway_proc,
                 time.monotonic() + self.timeout,
                 self.output,
                 partial=bool(self.only),
             )
         self.output.raw(self.summary(exports, gateway, services, time.monotonic() - started))
-        await asyncio.Event().wait()  # until cancelled by a signal or a death
+        self._supervising = True
+        await asyncio.Event().wait()  # until cancelled by a signal or a fatal death
         return 0
 
     async def _run_infra(self, migrate: bool) -> int:
@@ -293,7 +500,8 @@ class Platform:
         return 0
 
     async def _run_migrate(self) -> int:
-        exports = await self.start_infra(event_bus=False, smtp=False)
+        # beside a running `make run`: migrate its databases, never stop its PostgreSQL
+        exports = await self.start_infra(event_bus=False, smtp=False, attach=True)
         env = build_env(self.config, self.env, exports)
         await self.prepare_databases(env)
         self.output.info("migrations applied")
@@ -317,6 +525,8 @@ class Platform:
             raise
         finally:
             self._stopping = True
+            for task in list(self._restarts):
+                task.cancel()
             stop = asyncio.ensure_future(self.shutdown())
             while not stop.done():  # a late cancel must not cut the clean-up short
                 with contextlib.suppress(asyncio.CancelledError):
@@ -324,11 +534,15 @@ class Platform:
 
     async def shutdown(self) -> None:
         """Gateway first, then the services, then the infra; never raises."""
-        for proc in [*self.children, *(self.infra.processes if self.infra else [])]:
+        for proc in [
+            *self.children,
+            *self._forkserver,
+            *(self.infra.processes if self.infra else []),
+        ]:
             proc.stopping = True
         gateway = [p for p in self.children if self.config.gateway and p.name == "gateway"]
         others = [p for p in self.children if p not in gateway]
-        for group in (gateway, others):
+        for group in (gateway, others, self._forkserver):
             results = await asyncio.gather(*(p.stop() for p in group), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException):
@@ -387,19 +601,28 @@ class Platform:
         return "\n".join([*lines, ""])
 
 
+#: a second signal this soon after the first is the same Ctrl-C arriving twice: the terminal
+#: sends SIGINT to the whole foreground group (make, uv, the runner) and ``uv run`` forwards its
+#: own copy to the runner, so under ``make run`` one Ctrl-C came as two, and the second one
+#: SIGKILLed PostgreSQL (crash recovery on the next start: 15 s of a warm start's 87 s)
+DUPLICATE_SIGNAL = 1.0
+
+
 def install_signal_handlers(
     task: asyncio.Task[Any], on_second: Callable[[], None]
 ) -> Callable[[], None]:
-    """First SIGINT/SIGTERM cancels ``task`` (a clean stop); a second one kills at once."""
+    """First SIGINT/SIGTERM cancels ``task`` (a clean stop); a second one kills at once, unless
+    it comes within :data:`DUPLICATE_SIGNAL` seconds of the first (then it is the same one)."""
     loop = asyncio.get_running_loop()
-    count = 0
+    first: float | None = None
 
     def handler() -> None:
-        nonlocal count
-        count += 1
-        if count == 1:
+        nonlocal first
+        now = time.monotonic()
+        if first is None:
+            first = now
             task.cancel()
-        else:
+        elif now - first >= DUPLICATE_SIGNAL:
             on_second()
 
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

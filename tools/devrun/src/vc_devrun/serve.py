@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import inspect
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -74,7 +75,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     loop.close()
     asyncio.set_event_loop(None)
-    uvicorn.run(app, host=args.host, port=args.port, access_log=not args.no_access_log)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=not args.no_access_log,
+        # the server's cap on a WebSocket message (uvicorn's default, 16 MiB, is assembled in
+        # memory before the app sees it); the services refuse far less (ws_max_frame_bytes)
+        ws_max_size=int(os.environ.get("WS_MAX_SIZE", str(1024 * 1024))),
+    )
 
 
 if __name__ == "__main__":

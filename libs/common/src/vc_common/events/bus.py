@@ -78,6 +78,13 @@ class Delivery(abc.ABC):
 
     body: bytes
     attempt: int  # 1 on the first delivery
+    # what the broker still holds for this consumer after this delivery (None: it does not say)
+    pending: int | None = None
+
+    @property
+    def redelivered(self) -> bool:
+        """Not the event's first delivery (metrics; adapters may answer it more cheaply)."""
+        return self.attempt > 1
 
     @abc.abstractmethod
     async def ack(self) -> None: ...
@@ -89,6 +96,10 @@ class Delivery(abc.ABC):
     @abc.abstractmethod
     async def dead_letter(self, reason: str) -> None:
         """Move to the consumer's dead-letter queue (and stop redelivering)."""
+
+    async def in_progress(self) -> None:  # noqa: B027 - optional: most brokers need nothing
+        """Still being worked on: the broker must not redeliver it yet (NATS: resets its
+        ``ack_wait``; RabbitMQ holds an unacknowledged message for as long as the channel)."""
 
     @classmethod
     async def ack_many(cls, deliveries: Sequence[Delivery]) -> None:

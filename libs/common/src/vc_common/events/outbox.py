@@ -16,12 +16,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Insert, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vc_common.events.envelope import CloudEvent
 from vc_common.events.tables import EventTables
-from vc_common.telemetry import current_traceparent
+from vc_common.telemetry import current_traceparent, exporting, span_traceparent, tracer
 
 
 async def add_event(
@@ -33,14 +34,85 @@ async def add_event(
     subject: str | uuid.UUID,
     data: dict[str, Any],
 ) -> CloudEvent:
-    """Record one domain event in the outbox (same transaction as the change)."""
-    event = CloudEvent(
-        source=source, type=type, subject=str(subject), data=data, traceparent=current_traceparent()
-    )
-    await session.execute(
-        insert(tables.outbox).values(
-            id=event.id, type=event.type, subject=event.subject, payload=event.to_dict()
+    """Record one domain event in the outbox (same transaction as the change).
+
+    When spans are exported the write is a PRODUCER span (``<type> create``) under the current
+    one, and the event carries *its* context: the relay's publish and every consumer's handling
+    hang below it in the trace of the request that caused the event."""
+    span = None
+    traceparent = current_traceparent()
+    if exporting():
+        span = tracer("vc.events").start_span(
+            f"{type} create",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.operation": "create",
+                "messaging.destination.name": type,
+                "cloudevents.event_source": source,
+                "cloudevents.event_subject": str(subject),
+            },
         )
-    )
-    await session.execute(select(func.pg_notify(f"outbox_{source}", "")))
+        traceparent = span_traceparent(span)
+    try:
+        event = CloudEvent(
+            source=source, type=type, subject=str(subject), data=data, traceparent=traceparent
+        )
+        if span is not None:
+            span.set_attribute("messaging.message.id", str(event.id))
+        params = {
+            "id": event.id,
+            "type": event.type,
+            "subject": event.subject,
+            "payload": event.to_dict(),
+        }
+        # One round trip per event, not two: the first event of a transaction carries the
+        # pg_notify inside its INSERT (INSERT ... SELECT ... FROM (SELECT pg_notify(...))); the
+        # next ones of the same transaction are plain inserts (PostgreSQL collapses the
+        # notifications of a transaction into one anyway). Inside a savepoint we always notify:
+        # rolling it back would take the notification with it.
+        transaction = session.get_transaction()
+        key = f"vc.outbox.notified:{source}"
+        channel = {**params, "channel": f"outbox_{source}"}
+        if session.in_nested_transaction() or transaction is None:
+            await session.execute(_insert_notifying(tables), channel)
+        elif session.info.get(key) is transaction:
+            await session.execute(_insert(tables), params)
+        else:
+            await session.execute(_insert_notifying(tables), channel)
+            session.info[key] = transaction
+    finally:
+        if span is not None:
+            span.end()
     return event
+
+
+_statements: dict[tuple[int, bool], Insert] = {}
+
+
+def _values(tables: EventTables) -> list[Any]:
+    c = tables.outbox.c
+    return [
+        bindparam("id", type_=c.id.type),
+        bindparam("type", type_=c.type.type),
+        bindparam("subject", type_=c.subject.type),
+        bindparam("payload", type_=c.payload.type),
+    ]
+
+
+def _insert(tables: EventTables) -> Insert:
+    key = (id(tables.outbox), False)
+    if key not in _statements:
+        _statements[key] = insert(tables.outbox).from_select(
+            ["id", "type", "subject", "payload"], select(*_values(tables))
+        )
+    return _statements[key]
+
+
+def _insert_notifying(tables: EventTables) -> Insert:
+    key = (id(tables.outbox), True)
+    if key not in _statements:
+        notify = select(func.pg_notify(bindparam("channel"), "").label("n")).subquery("notify")
+        _statements[key] = insert(tables.outbox).from_select(
+            ["id", "type", "subject", "payload"], select(*_values(tables)).select_from(notify)
+        )
+    return _statements[key]

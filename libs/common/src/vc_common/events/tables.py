@@ -90,3 +90,9 @@ def install_event_tables(metadata: MetaData) -> EventTables:
     tables = EventTables(outbox=outbox, inbox=inbox)
     _installed[key] = tables
     return tables
+
+
+def event_tables_of(metadata: MetaData) -> EventTables | None:
+    """The outbox and inbox installed on ``metadata``, if any (the app factory runs the relay
+    for every service that has them)."""
+    return _installed.get(id(metadata))

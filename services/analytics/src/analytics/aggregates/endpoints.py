@@ -7,11 +7,9 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from vc_common.auth import CurrentUser, StaffUser
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
-from vc_common.membership import TeamMember
 from vc_common.pagination import Page
-from vc_common.uow import SessionDep
 
 from analytics.aggregates import service
 from analytics.aggregates.schemas import (
@@ -38,15 +36,10 @@ ToQuery = Annotated[
     summary="A team's daily analytics (UTC days), one row per day of the range",
 )
 async def get_team_analytics(
-    team_id: uuid.UUID,
-    member: TeamMember,
-    session: SessionDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
+    team_id: uuid.UUID, ctx: ContextDep, from_: FromQuery = None, to: ToQuery = None
 ) -> Page[TeamAnalyticsRead]:
-    del member
     start, end = service.check_range(from_, to)
-    return Page(items=await service.team_analytics(session, team_id, start, end))
+    return Page(items=await service.team_analytics(ctx, team_id, start, end))
 
 
 @router.get(
@@ -55,10 +48,10 @@ async def get_team_analytics(
     summary="The caller's daily analytics (local days), one row per day of the range",
 )
 async def get_my_analytics(
-    user: CurrentUser, session: SessionDep, from_: FromQuery = None, to: ToQuery = None
+    ctx: ContextDep, from_: FromQuery = None, to: ToQuery = None
 ) -> Page[UserAnalyticsRead]:
     start, end = service.check_range(from_, to)
-    return Page(items=await service.user_analytics(session, user.id, start, end))
+    return Page(items=await service.user_analytics(ctx, start, end))
 
 
 @router.post(
@@ -66,12 +59,9 @@ async def get_my_analytics(
     response_model=RebuildRead,
     summary="Recompute the aggregates of a date range from the raw event log (staff only)",
 )
-async def rebuild_analytics(
-    body: RebuildRequest, staff: StaffUser, session: SessionDep
-) -> RebuildRead:
-    del staff
+async def rebuild_analytics(body: RebuildRequest, ctx: ContextDep) -> RebuildRead:
     start, end = service.check_range(body.from_, body.to, where="body")
-    res = await service.rebuild(session, start, end)
+    res = await service.rebuild(ctx, start, end)
     return RebuildRead(
         from_=res.start,
         to=res.end,

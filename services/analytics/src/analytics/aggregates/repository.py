@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -30,9 +30,10 @@ from analytics.models import (
     MeetingAttendance,
     TeamActivity,
     TeamAnalytics,
+    TeamStorageDay,
     UserAnalytics,
     UserTimezone,
-    membership_tables,
+    membership,
 )
 
 
@@ -277,6 +278,7 @@ async def upsert_timezone(
 
 async def delete_team_rows(session: AsyncSession, team_id: uuid.UUID) -> None:
     await session.execute(delete(TeamAnalytics).where(TeamAnalytics.team_id == team_id))
+    await session.execute(delete(TeamStorageDay).where(TeamStorageDay.team_id == team_id))
     await session.execute(delete(TeamActivity).where(TeamActivity.team_id == team_id))
     # the log keeps the user-side facts (their own rows stay); unlink it from the team
     await session.execute(
@@ -286,7 +288,14 @@ async def delete_team_rows(session: AsyncSession, team_id: uuid.UUID) -> None:
 
 async def delete_everything(session: AsyncSession) -> None:
     """The reset hook of a backbone replay: forget every aggregate and the log."""
-    for model in (TeamAnalytics, UserAnalytics, TeamActivity, AnalyticsEvent, MeetingAttendance):
+    for model in (
+        TeamAnalytics,
+        UserAnalytics,
+        TeamActivity,
+        AnalyticsEvent,
+        MeetingAttendance,
+        TeamStorageDay,
+    ):
         await session.execute(delete(model))
 
 
@@ -316,7 +325,7 @@ async def deleted_team_ids(session: AsyncSession, team_ids: Iterable[uuid.UUID])
     ids = list(set(team_ids))
     if not ids:
         return set()
-    d = membership_tables.deleted_teams
+    d = membership.deleted_teams
     rows = await session.execute(select(d.c.team_id).where(d.c.team_id.in_(ids)))
     return {r[0] for r in rows}
 
@@ -401,6 +410,43 @@ async def user_rows(
         )
     )
     return {r.date: r for r in rows}
+
+
+async def add_storage(session: AsyncSession, team_id: uuid.UUID, day: date, delta: int) -> None:
+    stmt = pg_insert(TeamStorageDay).values(team_id=team_id, date=day, delta_bytes=delta)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[TeamStorageDay.team_id, TeamStorageDay.date],
+            set_={"delta_bytes": TeamStorageDay.delta_bytes + stmt.excluded.delta_bytes},
+        )
+    )
+
+
+async def storage_levels(
+    session: AsyncSession, team_id: uuid.UUID, start: date, end: date
+) -> dict[date, int]:
+    """The team's stored bytes at the end of each day of the range."""
+    t = TeamStorageDay
+    base = await session.scalar(
+        select(func.coalesce(func.sum(t.delta_bytes), 0)).where(
+            t.team_id == team_id, t.date < start
+        )
+    )
+    deltas = dict(
+        (
+            await session.execute(
+                select(t.date, t.delta_bytes).where(
+                    t.team_id == team_id, t.date.between(start, end)
+                )
+            )
+        ).all()
+    )
+    level = int(base or 0)
+    out = {}
+    for day in day_range(start, end):
+        level += int(deltas.get(day, 0))
+        out[day] = level
+    return out
 
 
 def day_range(start: date, end: date) -> list[date]:

@@ -15,6 +15,9 @@ class TeamAnalyticsRead(BaseModel):
     completed_tasks: int = Field(description="task completions (a re-completion counts again)")
     total_focus_minutes: int = Field(description="focus minutes of sessions done for the team")
     meetings_count: int = Field(description="meetings of the team that ended that day")
+    storage_bytes: int = Field(
+        default=0, description="bytes of the team's files stored at the end of that day"
+    )
 
 
 class UserAnalyticsRead(BaseModel):

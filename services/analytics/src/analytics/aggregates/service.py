@@ -7,9 +7,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from vc_common.context import Context
 from vc_common.errors import Invalid
 from vc_common.events.envelope import CloudEvent
 from vc_common.timezones import user_timezone_of
@@ -34,39 +34,16 @@ DEFAULT_RANGE_DAYS = 30
 # --- live consumption ------------------------------------------------------------------------
 
 
-_PENDING = "analytics.pending"
+async def count_events(session: AsyncSession, events: list[CloudEvent]) -> None:
+    """Count a run of events in the consumer's transaction (exactly once with their inbox
+    rows): a few set-based statements for the whole run (the consumer hands it every run of
+    consecutive counted events of a broker batch, ``Consumer.on_batch``)."""
+    if events:
+        await session.run_sync(count_batch, events)
 
 
-async def count_event(session: AsyncSession, event: CloudEvent) -> None:
-    """Count one event in the consumer's transaction (exactly once with its inbox row).
-
-    The event is buffered on the session and every buffered event of the transaction (a whole
-    broker batch) is applied together just before it commits (:func:`flush_pending`): a few
-    set-based statements per batch instead of several per event.
-    """
-    pending: list[CloudEvent] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        sa_event.listen(session.sync_session, "before_commit", _before_commit, once=True)
-    pending.append(event)
-
-
-def _before_commit(sync_session: Session) -> None:
-    flush_pending(sync_session)
-
-
-async def flush_now(session: AsyncSession) -> None:
-    """Apply what is buffered now (before a change that must not affect earlier events)."""
-    if session.info.get(_PENDING):
-        await session.run_sync(flush_pending)
-
-
-def flush_pending(session: Session) -> None:
-    """Apply the buffered events: lock + lookups, log rows, summed upserts (3 statements)."""
-    events: list[CloudEvent] = session.info.pop(_PENDING, None) or []
-    session.info[_PENDING] = []
-    if not events:
-        return
+def count_batch(session: Session, events: list[CloudEvent]) -> None:
+    """Apply the events: lock + lookups, log rows, summed upserts (3 statements)."""
     facts = []
     for e in events:
         when = occurred_at(e.type, e.data, e.time)
@@ -104,7 +81,8 @@ async def set_user_timezone(session: AsyncSession, event: CloudEvent) -> None:
     if stated is None:
         return
     user_id, timezone = stated
-    await flush_now(session)  # events before this one in the batch keep the old zone
+    # events before this one in the batch were counted already (a run ends at this event), so
+    # they keep the old zone
     await repo.upsert_timezone(session, user_id, timezone, event.time)
 
 
@@ -138,7 +116,13 @@ class RebuildResult:
     user_rows: int
 
 
-async def rebuild(session: AsyncSession, start: date, end: date) -> RebuildResult:
+async def rebuild(ctx: Context, start: date, end: date) -> RebuildResult:
+    """``POST /admin/analytics/rebuild``: staff only."""
+    await ctx.authorize(None, "analytics.rebuild")
+    return await rebuild_days(ctx.session, start, end)
+
+
+async def rebuild_days(session: AsyncSession, start: date, end: date) -> RebuildResult:
     """Recompute every aggregate of ``[start, end]`` from the raw log, in ``session``.
 
     Deterministic: the same pure :func:`effects_of` as live consumption, applied to the logged
@@ -188,9 +172,11 @@ async def rebuild(session: AsyncSession, start: date, end: date) -> RebuildResul
 
 
 async def team_analytics(
-    session: AsyncSession, team_id: uuid.UUID, start: date, end: date
+    ctx: Context, team_id: uuid.UUID, start: date, end: date
 ) -> list[TeamAnalyticsRead]:
-    rows = await repo.team_rows(session, team_id, start, end)
+    await ctx.authorize(team_id, "analytics.read_team")
+    rows = await repo.team_rows(ctx.session, team_id, start, end)
+    storage = await repo.storage_levels(ctx.session, team_id, start, end)
     out = []
     for day in repo.day_range(start, end):
         r = rows.get(day)
@@ -201,15 +187,25 @@ async def team_analytics(
                 completed_tasks=r.completed_tasks if r else 0,
                 total_focus_minutes=r.total_focus_minutes if r else 0,
                 meetings_count=r.meetings_count if r else 0,
+                storage_bytes=storage[day],
             )
         )
     return out
 
 
-async def user_analytics(
-    session: AsyncSession, user_id: uuid.UUID, start: date, end: date
-) -> list[UserAnalyticsRead]:
-    rows = await repo.user_rows(session, user_id, start, end)
+async def count_storage(session: AsyncSession, event: CloudEvent) -> None:
+    """``files.file.uploaded`` adds the file's size to its team's day, ``.deleted`` takes it
+    away (the UTC day of the event); exactly once, by the consumer's inbox."""
+    data = event.data
+    size = int(data["size"])
+    delta = size if event.type == "files.file.uploaded" else -size
+    day = event.time.astimezone(UTC).date()
+    await repo.add_storage(session, uuid.UUID(str(data["team_id"])), day, delta)
+
+
+async def user_analytics(ctx: Context, start: date, end: date) -> list[UserAnalyticsRead]:
+    """The actor's own days."""
+    rows = await repo.user_rows(ctx.session, ctx.user.id, start, end)
     out = []
     for day in repo.day_range(start, end):
         r = rows.get(day)

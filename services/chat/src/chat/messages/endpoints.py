@@ -3,17 +3,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from vc_common.auth import CurrentUser
+from fastapi import APIRouter, Query, Response
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
 from vc_common.pagination import Page
-from vc_common.ratelimit import Rate
-from vc_common.uow import SessionDep
 
+from chat.deps import HubDep, LimiterDep
 from chat.messages import service
 from chat.messages.schemas import MessageCreate, MessageRead, MessageUpdate
 from chat.models import Message
-from chat.realtime.deps import HubDep
 
 router = APIRouter(tags=["messages"], responses=PROBLEM_RESPONSES)
 
@@ -21,9 +19,7 @@ router = APIRouter(tags=["messages"], responses=PROBLEM_RESPONSES)
 @router.get("/api/v1/rooms/{room_id}/messages", response_model=Page[MessageRead])
 async def list_messages(
     room_id: uuid.UUID,
-    request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    ctx: ContextDep,
     before: Annotated[
         uuid.UUID | None, Query(description="A message id: only older messages (newest first)")
     ] = None,
@@ -32,9 +28,7 @@ async def list_messages(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[MessageRead]:
-    rows, next_cursor = await service.history(
-        session, request, room_id, user, before=before or cursor, limit=limit
-    )
+    rows, next_cursor = await service.history(ctx, room_id, before=before or cursor, limit=limit)
     return Page[MessageRead](
         items=[MessageRead.model_validate(m) for m in rows], next_cursor=next_cursor
     )
@@ -44,42 +38,29 @@ async def list_messages(
 async def post_message(
     room_id: uuid.UUID,
     body: MessageCreate,
-    request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    ctx: ContextDep,
     hub: HubDep,
+    limiter: LimiterDep,
     response: Response,
 ) -> Message:
-    rate = Rate.parse(request.app.state.settings.chat_message_rate)
-    message = await service.post_message(
-        session, request, hub, request.app.state.limiter, rate, room_id, user, body.content
-    )
+    message = await service.post_message(ctx, hub, limiter, room_id, body.content)
     response.headers["Location"] = f"/api/v1/messages/{message.id}"
     return message
 
 
 @router.get("/api/v1/messages/{message_id}", response_model=MessageRead)
-async def get_message(
-    message_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep
-) -> Message:
-    return await service.get_message(session, request, message_id, user)
+async def get_message(message_id: uuid.UUID, ctx: ContextDep) -> Message:
+    return await service.get_message(ctx, message_id)
 
 
 @router.patch("/api/v1/messages/{message_id}", response_model=MessageRead)
 async def edit_message(
-    message_id: uuid.UUID,
-    body: MessageUpdate,
-    request: Request,
-    user: CurrentUser,
-    session: SessionDep,
-    hub: HubDep,
+    message_id: uuid.UUID, body: MessageUpdate, ctx: ContextDep, hub: HubDep
 ) -> Message:
-    return await service.edit_message(session, request, hub, message_id, user, body.content)
+    return await service.edit_message(ctx, hub, message_id, body.content)
 
 
 @router.delete("/api/v1/messages/{message_id}", status_code=204)
-async def delete_message(
-    message_id: uuid.UUID, request: Request, user: CurrentUser, session: SessionDep, hub: HubDep
-) -> Response:
-    await service.delete_message(session, request, hub, message_id, user)
+async def delete_message(message_id: uuid.UUID, ctx: ContextDep, hub: HubDep) -> Response:
+    await service.delete_message(ctx, hub, message_id)
     return Response(status_code=204)

@@ -1,18 +1,15 @@
-"""Rules about messages: members read and post (rate-limited), the author edits, the author or an
-admin deletes (a tombstone). Every change takes the room's next ``seq`` and is pushed to the
-room's sockets only after it has committed."""
+"""Rules about messages (``chat.permissions``): members read and post (rate-limited), the author
+edits, the author or an admin deletes (a tombstone). Every change takes the room's next ``seq``
+and is pushed to the room's sockets only after it has committed."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
-from vc_common.errors import Conflict, Forbidden, Invalid, NotFound
+from vc_common.context import Context
+from vc_common.errors import Conflict, Invalid, NotFound
 from vc_common.ids import uuid7
-from vc_common.membership import Role, require_membership
 from vc_common.ratelimit import Rate, RateLimiter, enforce
 
 from chat import events
@@ -23,6 +20,7 @@ from chat.models import Message
 from chat.realtime.hub import Hub
 from chat.rooms import repository as rooms_repo
 from chat.rooms.service import room_for
+from chat.settings import settings_of
 
 POSTED, EDITED, DELETED = "message", "message.edited", "message.deleted"
 
@@ -37,15 +35,10 @@ def _push(session: AsyncSession, hub: Hub, message: Message, seq: int, kind: str
 
 
 async def history(
-    session: AsyncSession,
-    request: Any,
-    room_id: uuid.UUID,
-    user: AuthUser,
-    *,
-    before: uuid.UUID | None,
-    limit: int,
+    ctx: Context, room_id: uuid.UUID, *, before: uuid.UUID | None, limit: int
 ) -> tuple[list[Message], str | None]:
-    room, _ = await room_for(session, request, room_id, user)
+    room = await room_for(ctx, room_id)
+    session = ctx.session
     before_seq = None
     if before is not None:
         before_seq = await repo.seq_of(session, room.id, before)
@@ -60,17 +53,13 @@ async def history(
 
 
 async def post_message(
-    session: AsyncSession,
-    request: Any,
-    hub: Hub,
-    limiter: RateLimiter,
-    rate: Rate,
-    room_id: uuid.UUID,
-    user: AuthUser,
-    content: str,
+    ctx: Context, hub: Hub, limiter: RateLimiter, room_id: uuid.UUID, content: str
 ) -> Message:
-    room, _ = await room_for(session, request, room_id, user)
-    await enforce(limiter, f"chat:post:{user.id}", rate)
+    """Over HTTP and over the socket alike; ``CHAT_MESSAGE_RATE`` per user, on ``limiter``
+    (shared by the replicas through Redis)."""
+    room = await room_for(ctx, room_id, "message.post")
+    session, user = ctx.session, ctx.user
+    await enforce(limiter, f"chat:post:{user.id}", Rate.parse(settings_of(ctx).chat_message_rate))
     seq = await rooms_repo.next_seq(session, room.id)
     if seq is None:  # deleted meanwhile
         raise NotFound("Room not found.")
@@ -81,7 +70,7 @@ async def post_message(
         user_id=user.id,
         content=content,
         seq=seq,
-        timestamp=datetime.now(UTC),
+        timestamp=ctx.now(),
     )
     session.add(message)
     await session.flush()
@@ -92,37 +81,24 @@ async def post_message(
     return message
 
 
-async def _message_for(
-    session: AsyncSession, request: Any, message_id: uuid.UUID, user: AuthUser
-) -> tuple[Message, Role]:
-    message = await repo.get(session, message_id)
+async def _message_for(ctx: Context, message_id: uuid.UUID, action: str) -> Message:
+    """The message if the caller may do ``action`` to it (404 outside its team, 403 else)."""
+    message = await repo.get(ctx.session, message_id)
     if message is None:
         raise NotFound("Message not found.")
-    try:
-        member = await require_membership(session, request, message.team_id, user)
-    except NotFound:
-        raise NotFound("Message not found.") from None
-    return message, member.role
-
-
-async def get_message(
-    session: AsyncSession, request: Any, message_id: uuid.UUID, user: AuthUser
-) -> Message:
-    message, _ = await _message_for(session, request, message_id, user)
+    await ctx.authorize(
+        message.team_id, action, author_id=message.user_id, not_found="Message not found."
+    )
     return message
 
 
-async def edit_message(
-    session: AsyncSession,
-    request: Any,
-    hub: Hub,
-    message_id: uuid.UUID,
-    user: AuthUser,
-    content: str,
-) -> Message:
-    message, _ = await _message_for(session, request, message_id, user)
-    if message.user_id != user.id:
-        raise Forbidden("Only the author may edit a message.")
+async def get_message(ctx: Context, message_id: uuid.UUID) -> Message:
+    return await _message_for(ctx, message_id, "room.read")
+
+
+async def edit_message(ctx: Context, hub: Hub, message_id: uuid.UUID, content: str) -> Message:
+    message = await _message_for(ctx, message_id, "message.edit")
+    session = ctx.session
     if message.deleted_at is not None:
         raise Conflict("The message has been deleted.")
     if content == message.content:
@@ -134,19 +110,16 @@ async def edit_message(
     if message.deleted_at is not None:
         raise Conflict("The message has been deleted.")
     message.content = content
-    message.edited_at = datetime.now(UTC)
+    message.edited_at = ctx.now()
     repo.log_change(session, message.room_id, seq, EDITED, message.id)
     await session.flush()
     _push(session, hub, message, seq, EDITED)
     return message
 
 
-async def delete_message(
-    session: AsyncSession, request: Any, hub: Hub, message_id: uuid.UUID, user: AuthUser
-) -> None:
-    message, role = await _message_for(session, request, message_id, user)
-    if message.user_id != user.id and not role.at_least(Role.ADMIN):
-        raise Forbidden("Only the author or a team admin may delete a message.")
+async def delete_message(ctx: Context, hub: Hub, message_id: uuid.UUID) -> None:
+    message = await _message_for(ctx, message_id, "message.delete")
+    session = ctx.session
     if message.deleted_at is not None:
         return  # already a tombstone: deleting again changes nothing
     seq = await rooms_repo.next_seq(session, message.room_id)
@@ -156,7 +129,7 @@ async def delete_message(
     # hole in the room's sequence; clients apply it idempotently)
     message = await repo.get(session, message_id, lock=True) or message
     message.content = ""
-    message.deleted_at = message.deleted_at or datetime.now(UTC)
+    message.deleted_at = message.deleted_at or ctx.now()
     repo.log_change(session, message.room_id, seq, DELETED, message.id)
     await session.flush()
     _push(session, hub, message, seq, DELETED)

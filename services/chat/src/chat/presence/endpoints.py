@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
-from vc_common.membership import TeamMember
 
-from chat.realtime.deps import HubDep
+from chat.deps import HubDep
+from chat.presence import service
 
 router = APIRouter(tags=["presence"], responses=PROBLEM_RESPONSES)
 
@@ -18,13 +19,18 @@ class PresenceEntry(BaseModel):
 
 
 class TeamPresence(BaseModel):
+    """``items`` like every other list; ``online`` kept for one version (the same list)."""
+
     team_id: uuid.UUID
-    online: list[PresenceEntry]
+    items: list[PresenceEntry]
+    online: list[PresenceEntry] = Field(
+        deprecated=True, description="The same list as `items`; removed in the next version."
+    )
 
 
 @router.get("/api/v1/teams/{team_id}/presence", response_model=TeamPresence)
-async def get_team_presence(team_id: uuid.UUID, member: TeamMember, hub: HubDep) -> TeamPresence:
+async def get_team_presence(team_id: uuid.UUID, ctx: ContextDep, hub: HubDep) -> TeamPresence:
     """Who is online in the team now: members with at least one open room socket (any replica)."""
-    del member
-    users = await hub.presence.online(team_id)
-    return TeamPresence(team_id=team_id, online=[PresenceEntry(user_id=u) for u in users])
+    users = await service.online(ctx, hub, team_id)
+    entries = [PresenceEntry(user_id=u) for u in users]
+    return TeamPresence(team_id=team_id, items=entries, online=entries)

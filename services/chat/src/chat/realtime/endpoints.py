@@ -5,7 +5,7 @@ room's team is checked: otherwise it is refused with an HTTP problem+json (401 b
 unknown room or not a member, 422 unknown ``since``), which the gateway passes on unchanged.
 Afterwards the server sends the frames documented in the README; sockets it closes get 4401
 (token expired or revoked: the socket lives as long as its token, extended by
-``{"type":"auth","token":...}`` frames, see :mod:`chat.realtime.session`), 4403 (no longer a
+``{"type":"auth","token":...}`` frames, see :mod:`vc_common.sockets.session`), 4403 (no longer a
 member, or an ``auth`` frame for another user), 4404 (room or team deleted), 4408 (no
 heartbeat), 1013 (too far behind), 1012 (server restart).
 """
@@ -24,15 +24,16 @@ from fastapi import APIRouter, WebSocket
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 from vc_common.auth import AuthUser, bearer_token
+from vc_common.badtext import text_problem
+from vc_common.context import context_for
 from vc_common.db import Database
 from vc_common.errors import DomainError, Invalid, NotFound, problem
-from vc_common.ratelimit import Rate
+from vc_common.sockets.session import SocketAuth
 
 from chat.messages import repository as messages_repo
 from chat.messages import service as messages
 from chat.messages.schemas import MessageCreate, message_json
-from chat.realtime.hub import Connection, Hub
-from chat.realtime.session import SocketAuth
+from chat.realtime.hub import CLOSE_TOO_BIG, Connection, Hub
 from chat.rooms.service import room_for
 
 log = logging.getLogger("chat.ws")
@@ -91,7 +92,7 @@ async def room_socket(websocket: WebSocket, room_id: str) -> None:
     since_seq: int | None = None
     try:
         async with db.unit_of_work() as session:
-            room, _ = await room_for(session, websocket, rid, user)
+            room = await room_for(context_for(app, session, user), rid)
             team_id = room.team_id
             since = websocket.query_params.get("since")
             if since:
@@ -156,14 +157,15 @@ async def _seq_of(session: Any, room_id: uuid.UUID, since: str) -> int:
 async def _receive_loop(
     ws: WebSocket, conn: Connection, hub: Hub, db: Database, auth: SocketAuth
 ) -> None:
-    settings = ws.app.state.settings
-    rate = Rate.parse(settings.chat_message_rate)
     while conn.close_code is None:
         msg = await ws.receive()
         if msg["type"] == "websocket.disconnect":
             return
         conn.last_seen = time.monotonic()
         text = msg.get("text")
+        if len(text or msg.get("bytes") or b"") > ws.app.state.settings.ws_max_frame_bytes:
+            await ws.close(CLOSE_TOO_BIG, "frame too large")
+            return
         if text is None:
             conn.send(_error(DomainError("Frames are JSON text.")))
             continue
@@ -172,6 +174,10 @@ async def _receive_loop(
             kind = frame.get("type") if isinstance(frame, dict) else None
         except orjson.JSONDecodeError:
             conn.send(_error(DomainError("The frame is not valid JSON.")))
+            continue
+        bad = text_problem(frame)  # a NUL PostgreSQL cannot store: refused like in a body
+        if bad is not None:
+            conn.send(_error(Invalid(bad)))
             continue
         if kind == "auth":  # a fresh token: verified (revocation included) instead of the old
             try:
@@ -186,7 +192,7 @@ async def _receive_loop(
         if kind == "ping":
             conn.send(_json({"type": "pong"}))
         elif kind == "message":
-            await _post(ws, conn, hub, db, auth.user, rate, frame)
+            await _post(ws, conn, hub, db, auth.user, frame)
         elif kind == "resume":
             try:
                 async with db.unit_of_work() as session:
@@ -209,7 +215,6 @@ async def _post(
     hub: Hub,
     db: Database,
     user: AuthUser,
-    rate: Rate,
     frame: dict[str, Any],
 ) -> None:
     client_id = frame.get("client_id")
@@ -223,8 +228,9 @@ async def _post(
         return
     try:
         async with db.unit_of_work() as session:
+            ctx = context_for(ws.app, session, user)
             message = await messages.post_message(
-                session, ws, hub, ws.app.state.limiter, rate, conn.room_id, user, body.content
+                ctx, hub, ws.app.state.limiter, conn.room_id, body.content
             )
     except DomainError as exc:
         conn.send(_error(exc, client_id))

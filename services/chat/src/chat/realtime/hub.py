@@ -27,19 +27,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from vc_common.sockets.fanout import Fanout
+from vc_common.sockets.session import CLOSE_FORBIDDEN
 
 from chat.presence.store import PresenceStore
-from chat.realtime.fanout import Fanout
 
 log = logging.getLogger("chat.hub")
 
 # close codes (4000-4999: application); documented in the README
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403  # no longer a member of the team
 CLOSE_GONE = 4404  # the room (or its team) was deleted
 CLOSE_IDLE = 4408  # no heartbeat within chat_heartbeat_timeout
 CLOSE_TOO_SLOW = 1013  # "try again later": resume with ?since=
 CLOSE_RESTART = 1012
+CLOSE_TOO_BIG = 1009  # a frame over ws_max_frame_bytes
 
 # (after_seq, up_to, limit) -> [(seq, frame text)]
 Loader = Callable[[uuid.UUID, int, int | None, int], Awaitable[list[tuple[int, str]]]]

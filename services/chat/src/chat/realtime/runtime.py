@@ -8,12 +8,12 @@ from contextlib import AsyncExitStack
 import orjson
 from fastapi import FastAPI
 from vc_common.db import Database
+from vc_common.sockets.fanout import make_fanout
+from vc_common.sockets.session import socket_index
 
 from chat.messages import repository as messages_repo
 from chat.messages.schemas import message_json
 from chat.presence.store import MemoryPresence, PresenceStore, RedisPresence
-from chat.realtime.current import set_current_hub
-from chat.realtime.fanout import make_fanout
 from chat.realtime.hub import Hub
 from chat.rooms import repository as rooms_repo
 from chat.settings import Settings
@@ -45,7 +45,7 @@ def make_hub(app: FastAPI, settings: Settings) -> Hub:
     else:
         presence = MemoryPresence()
     return Hub(
-        make_fanout(settings),
+        make_fanout(settings, "chat"),
         presence,
         load=load,
         last_seq=last_seq,
@@ -65,8 +65,8 @@ def realtime_runtime(settings: Settings):  # type: ignore[no-untyped-def]
         stack.push_async_callback(hub.fanout.close)
         await hub.start()
         stack.push_async_callback(hub.stop)
-        app.state.hub = hub
-        set_current_hub(hub)
-        stack.callback(set_current_hub, None)
+        socket_index(app.state.verifier)  # revocations pushed from now on, not at the 1st socket
+        app.state.hub = hub  # requests (chat.deps.HubDep) and consumers (ctx.resource("hub"))
+        stack.callback(setattr, app.state, "hub", None)
 
     return hook

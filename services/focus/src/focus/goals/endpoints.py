@@ -4,13 +4,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from vc_common.auth import CurrentUser
+from fastapi import APIRouter, Query, Response
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
 from vc_common.pagination import Page, PageDep
-from vc_common.uow import SessionDep
 
-from focus.clock import Now
 from focus.goals import service
 from focus.goals.schemas import DailyFocusGoalRead, DailyFocusGoalUpsert
 from focus.models import DailyFocusGoal
@@ -41,17 +39,11 @@ def _location(goal: DailyFocusGoal) -> str:
     "/goals/{date}", responses={201: {"model": DailyFocusGoalRead, "description": "Created"}}
 )
 async def set_focus_goal(
-    date: date,
-    body: DailyFocusGoalUpsert,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    user: CurrentUser,
-    now: Now,
+    date: date, body: DailyFocusGoalUpsert, response: Response, ctx: ContextDep
 ) -> DailyFocusGoalRead:
     """Set the caller's focus goal of a local day (one per day, and per team): 201 when it is
     new, 200 when it replaced the target."""
-    goal, created = await service.set_goal(session, request, user, date, body, now)
+    goal, created = await service.set_goal(ctx, date, body)
     if created:
         response.status_code = 201
         response.headers["Location"] = _location(goal)
@@ -60,15 +52,14 @@ async def set_focus_goal(
 
 @router.get("/goals/{date}")
 async def get_focus_goal(
-    date: date, session: SessionDep, user: CurrentUser, team_id: uuid.UUID | None = None
+    date: date, ctx: ContextDep, team_id: uuid.UUID | None = None
 ) -> DailyFocusGoalRead:
-    return to_read(await service.get_goal(session, user, date, team_id))
+    return to_read(await service.get_goal(ctx, date, team_id))
 
 
 @router.get("/goals")
 async def list_focus_goals(
-    session: SessionDep,
-    user: CurrentUser,
+    ctx: ContextDep,
     page: PageDep,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
@@ -76,6 +67,6 @@ async def list_focus_goals(
 ) -> Page[DailyFocusGoalRead]:
     """The caller's goals from `from` to `to` (local days, inclusive), oldest first."""
     rows, cursor = await service.list_goals(
-        session, user, page, date_from=date_from, date_to=date_to, team_id=team_id
+        ctx, page, date_from=date_from, date_to=date_to, team_id=team_id
     )
     return Page(items=[to_read(g) for g in rows], next_cursor=cursor)

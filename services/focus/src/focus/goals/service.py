@@ -13,14 +13,12 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
+from vc_common.context import Context
 from vc_common.errors import Invalid, NotFound
-from vc_common.membership import require_membership
 from vc_common.pagination import PageParams
 
-from focus.goals import events, repository
+from focus import events
+from focus.goals import repository
 from focus.goals.schemas import DailyFocusGoalUpsert
 from focus.models import DailyFocusGoal
 from focus.stats import repository as stats_repository
@@ -47,16 +45,16 @@ async def _apply_actual(goal: DailyFocusGoal, minutes: int, now: datetime) -> bo
 
 
 async def refresh_actuals(
-    session: AsyncSession,
+    ctx: Context,
     user_id: uuid.UUID,
     totals: dict[tuple[uuid.UUID | None, date], int],
-    now: datetime,
     timezone: str,
 ) -> None:
     """After the day totals changed: update the goals of those days (the caller holds the
     user's lock)."""
     if not totals:
         return
+    session, now = ctx.session, ctx.now()
     goals = await repository.of_days(session, user_id, {d for _, d in totals})
     reached: list[DailyFocusGoal] = []
     for goal in goals:
@@ -69,15 +67,11 @@ async def refresh_actuals(
 
 
 async def set_goal(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    day: date,
-    body: DailyFocusGoalUpsert,
-    now: datetime,
+    ctx: Context, day: date, body: DailyFocusGoalUpsert
 ) -> tuple[DailyFocusGoal, bool]:
     if body.team_id is not None:
-        await require_membership(session, request, body.team_id, user)
+        await ctx.authorize(body.team_id, "focus.for_team")
+    session, user, now = ctx.session, ctx.user, ctx.now()
     await lock_user(session, user.id)
     goal, created = await repository.upsert(session, user.id, body.team_id, day, body.target_hours)
     minutes = await stats_repository.minutes_of(session, user.id, body.team_id, day)
@@ -90,10 +84,8 @@ async def set_goal(
     return goal, created
 
 
-async def get_goal(
-    session: AsyncSession, user: AuthUser, day: date, team_id: uuid.UUID | None
-) -> DailyFocusGoal:
-    goal = await repository.get(session, user.id, team_id, day)
+async def get_goal(ctx: Context, day: date, team_id: uuid.UUID | None) -> DailyFocusGoal:
+    goal = await repository.get(ctx.session, ctx.user.id, team_id, day)
     if goal is None:
         raise NotFound("No focus goal for that day.")
     return goal
@@ -105,8 +97,7 @@ def check_range(date_from: date | None, date_to: date | None) -> None:
 
 
 async def list_goals(
-    session: AsyncSession,
-    user: AuthUser,
+    ctx: Context,
     params: PageParams,
     *,
     date_from: date | None,
@@ -115,5 +106,5 @@ async def list_goals(
 ) -> tuple[list[DailyFocusGoal], str | None]:
     check_range(date_from, date_to)
     return await repository.list_for_user(
-        session, user.id, params, date_from=date_from, date_to=date_to, team_id=team_id
+        ctx.session, ctx.user.id, params, date_from=date_from, date_to=date_to, team_id=team_id
     )

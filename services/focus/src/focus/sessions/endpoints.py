@@ -4,15 +4,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from vc_common.auth import CurrentUser
+from fastapi import APIRouter, Query, Response, status
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
-from vc_common.membership import TeamMember, team_member_ids
 from vc_common.pagination import Page, PageDep
-from vc_common.uow import SessionDep
 
-from focus.clock import Now
-from focus.deps import SettingsDep
 from focus.models import FocusSession
 from focus.sessions import service
 from focus.sessions.schemas import (
@@ -54,32 +50,23 @@ def to_read(s: FocusSession) -> FocusSessionRead:
 
 @router.post("/focus/sessions", status_code=status.HTTP_201_CREATED)
 async def start_focus_session(
-    body: FocusSessionCreate,
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    user: CurrentUser,
-    now: Now,
-    settings: SettingsDep,
+    body: FocusSessionCreate, response: Response, ctx: ContextDep
 ) -> FocusSessionRead:
     """Start a focus session now. 409 if the caller already has a running one."""
-    s = await service.start(session, request, user, body, now, settings.focus_grace_minutes)
+    s = await service.start(ctx, body)
     response.headers["Location"] = f"/api/v1/focus/sessions/{s.id}"
     return to_read(s)
 
 
 @router.get("/focus/sessions/current")
-async def get_current_focus_session(
-    session: SessionDep, user: CurrentUser, now: Now, settings: SettingsDep
-) -> FocusSessionRead:
+async def get_current_focus_session(ctx: ContextDep) -> FocusSessionRead:
     """The caller's running session, or 404."""
-    return to_read(await service.current(session, user, now, settings.focus_grace_minutes))
+    return to_read(await service.current(ctx))
 
 
 @router.get("/focus/sessions")
 async def list_focus_sessions(
-    session: SessionDep,
-    user: CurrentUser,
+    ctx: ContextDep,
     page: PageDep,
     date_from: Annotated[
         DateOrTime | None,
@@ -99,8 +86,7 @@ async def list_focus_sessions(
 ) -> Page[FocusSessionRead]:
     """The caller's sessions, newest first."""
     rows, cursor = await service.history(
-        session,
-        user,
+        ctx,
         page,
         start_from=date_from,
         start_to=date_to,
@@ -111,50 +97,28 @@ async def list_focus_sessions(
 
 
 @router.get("/focus/sessions/{session_id}")
-async def get_focus_session(
-    session_id: uuid.UUID, session: SessionDep, user: CurrentUser
-) -> FocusSessionRead:
-    return to_read(await service.get(session, user, session_id))
+async def get_focus_session(session_id: uuid.UUID, ctx: ContextDep) -> FocusSessionRead:
+    return to_read(await service.get(ctx, session_id))
 
 
 @router.post("/focus/sessions/{session_id}/interrupt")
-async def interrupt_focus_session(
-    session_id: uuid.UUID, session: SessionDep, user: CurrentUser, now: Now, settings: SettingsDep
-) -> FocusSessionRead:
+async def interrupt_focus_session(session_id: uuid.UUID, ctx: ContextDep) -> FocusSessionRead:
     """Count one interruption of a running session (409 once it has ended)."""
-    s = await service.interrupt(session, user, session_id, now, settings.focus_grace_minutes)
-    return to_read(s)
+    return to_read(await service.interrupt(ctx, session_id))
 
 
 @router.post("/focus/sessions/{session_id}/stop")
 async def stop_focus_session(
-    session_id: uuid.UUID,
-    session: SessionDep,
-    user: CurrentUser,
-    now: Now,
-    settings: SettingsDep,
-    body: FocusSessionStop | None = None,
+    session_id: uuid.UUID, ctx: ContextDep, body: FocusSessionStop | None = None
 ) -> FocusSessionRead:
     """End the session now. Stopping an ended session returns it unchanged."""
-    s = await service.stop(
-        session, user, session_id, body.notes if body else None, now, settings.focus_grace_minutes
-    )
-    return to_read(s)
+    return to_read(await service.stop(ctx, session_id, body.notes if body else None))
 
 
 @router.get("/teams/{team_id}/focus/now")
-async def list_team_focusing_now(
-    team_id: uuid.UUID,
-    member: TeamMember,
-    request: Request,
-    session: SessionDep,
-    now: Now,
-    settings: SettingsDep,
-) -> FocusingNowList:
+async def list_team_focusing_now(team_id: uuid.UUID, ctx: ContextDep) -> FocusingNowList:
     """Members of the team in a focus session right now (members only)."""
-    del member
-    ids = await team_member_ids(session, request.app.state.membership, team_id)
-    rows = await service.focusing_now(session, ids, now, settings.focus_grace_minutes)
+    rows = await service.focusing_now(ctx, team_id)
     return FocusingNowList(
         team_id=team_id,
         items=[
@@ -175,16 +139,14 @@ async def list_team_focusing_now(
 @router.get("/focus/tasks/{task_id}/time")
 async def get_task_focus_time(
     task_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
+    ctx: ContextDep,
     team_id: Annotated[
         uuid.UUID | None,
         Query(description="The task's team; without it, the teams its sessions name"),
     ] = None,
 ) -> TaskTime:
     """Focus time spent on a task (ended sessions), for members of the task's team."""
-    rows = await service.task_time(session, request, user, task_id, team_id)
+    rows = await service.task_time(ctx, task_id, team_id)
     return TaskTime(
         task_id=task_id,
         total_minutes=sum(r[1] for r in rows),

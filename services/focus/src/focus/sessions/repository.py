@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -138,8 +138,3 @@ async def task_time_by_user(
         .order_by(FocusSession.user_id)
     )
     return [(r[0], int(r[1] or 0), int(r[2])) for r in (await session.execute(stmt)).all()]
-
-
-def overdue_cutoff(now: datetime, grace_minutes: int) -> datetime:
-    """A running session whose planned end is before this instant is overdue."""
-    return now - timedelta(minutes=grace_minutes)

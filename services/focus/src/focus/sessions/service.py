@@ -17,19 +17,18 @@ import logging
 import uuid
 from datetime import date, datetime, timedelta
 
-from fastapi import Request
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
+from vc_common.context import Context
 from vc_common.errors import Conflict, Invalid, NotFound
 from vc_common.ids import uuid7
-from vc_common.membership import lookup_membership, require_membership
 from vc_common.pagination import PageParams
 
+from focus import events
 from focus.days import day_start, local_date, split_minutes, zone
-from focus.models import FocusSession, FocusSessionDay
-from focus.sessions import events, repository
+from focus.models import FocusSession, FocusSessionDay, membership
+from focus.sessions import repository
 from focus.sessions.schemas import FocusSessionCreate
+from focus.settings import settings_of
 from focus.stats.service import record_ended
 from focus.users.repository import get_timezone, lock_user
 
@@ -55,29 +54,29 @@ def planned_minutes(body: FocusSessionCreate) -> int:
     return fixed
 
 
-def is_overdue(s: FocusSession, now: datetime, grace_minutes: int) -> bool:
-    return s.end_time is None and s.planned_end_time + timedelta(minutes=grace_minutes) < now
+def overdue_cutoff(ctx: Context) -> datetime:
+    """A running session whose planned end is before this instant is overdue."""
+    return ctx.now() - timedelta(minutes=settings_of(ctx).focus_grace_minutes)
 
 
-async def end_session(
-    session: AsyncSession,
-    s: FocusSession,
-    *,
-    now: datetime,
-    grace_minutes: int,
-    notes: str | None = None,
-) -> None:
-    """End a running session whose row the caller has locked: by the user at ``now``, or as
-    planned when it is overdue. Writes its day split, the day totals, goals and events."""
+def is_overdue(ctx: Context, s: FocusSession) -> bool:
+    """Running past its planned end plus the grace period: it behaves as ended as planned."""
+    return s.end_time is None and s.planned_end_time < overdue_cutoff(ctx)
+
+
+async def end_session(ctx: Context, s: FocusSession, *, notes: str | None = None) -> None:
+    """End a running session whose row the caller has locked: by the user now, or as planned
+    when it is overdue. Writes its day split, the day totals, goals and events."""
     assert s.end_time is None
+    session = ctx.session
     await lock_user(session, s.user_id)
     timezone = await get_timezone(session, s.user_id)
     tz = zone(timezone)
-    if is_overdue(s, now, grace_minutes):
+    if is_overdue(ctx, s):
         s.end_time = s.planned_end_time
         s.auto_ended = True
     else:
-        s.end_time = max(now, s.start_time)
+        s.end_time = max(ctx.now(), s.start_time)
     split = split_minutes(s.start_time, s.end_time, tz)
     s.actual_duration_minutes = s.duration_minutes if s.auto_ended else sum(split.values())
     s.is_completed = s.actual_duration_minutes >= s.duration_minutes
@@ -90,33 +89,27 @@ async def end_session(
         for d, m in sorted(split.items())
     ]
     await session.flush()
-    await record_ended(session, s, split, now)
+    await record_ended(ctx, s, split)
     await events.session_ended(session, s, split)
 
 
-async def start(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    body: FocusSessionCreate,
-    now: datetime,
-    grace_minutes: int,
-) -> FocusSession:
+async def start(ctx: Context, body: FocusSessionCreate) -> FocusSession:
     planned = planned_minutes(body)
     if body.task_id is not None and body.team_id is None:
         raise Invalid(
             "A session for a task names the task's team (team_id).", loc=["body", "team_id"]
         )
     if body.team_id is not None:
-        await require_membership(session, request, body.team_id, user)
+        await ctx.authorize(body.team_id, "focus.for_team")
+    session, user, now = ctx.session, ctx.user, ctx.now()
     running = await repository.get_running(session, user.id, for_update=True)
     if running is not None:
-        if not is_overdue(running, now, grace_minutes):
+        if not is_overdue(ctx, running):
             raise Conflict(
                 "You already have a running focus session; stop it first.",
                 session_id=str(running.id),
             )
-        await end_session(session, running, now=now, grace_minutes=grace_minutes)
+        await end_session(ctx, running)
     s = FocusSession(
         id=uuid7(),
         user_id=user.id,
@@ -144,29 +137,26 @@ async def start(
     return s
 
 
-async def current(
-    session: AsyncSession, user: AuthUser, now: datetime, grace_minutes: int
-) -> FocusSession:
-    s = await repository.get_running(session, user.id)
-    if s is None or is_overdue(s, now, grace_minutes):
+async def current(ctx: Context) -> FocusSession:
+    s = await repository.get_running(ctx.session, ctx.user.id)
+    if s is None or is_overdue(ctx, s):
         raise NotFound("No running focus session.")
     return s
 
 
-async def get(session: AsyncSession, user: AuthUser, session_id: uuid.UUID) -> FocusSession:
-    s = await repository.get_owned(session, session_id, user.id)
+async def get(ctx: Context, session_id: uuid.UUID) -> FocusSession:
+    s = await repository.get_owned(ctx.session, session_id, ctx.user.id)
     if s is None:
         raise NotFound("Focus session not found.")
     return s
 
 
-async def interrupt(
-    session: AsyncSession, user: AuthUser, session_id: uuid.UUID, now: datetime, grace_minutes: int
-) -> FocusSession:
+async def interrupt(ctx: Context, session_id: uuid.UUID) -> FocusSession:
+    session, user = ctx.session, ctx.user
     s = await repository.get_owned(session, session_id, user.id, for_update=True)
     if s is None:
         raise NotFound("Focus session not found.")
-    if s.end_time is not None or is_overdue(s, now, grace_minutes):
+    if s.end_time is not None or is_overdue(ctx, s):
         raise Conflict("The focus session has already ended.")
     s.interruptions += 1
     await session.flush()
@@ -174,35 +164,33 @@ async def interrupt(
     return s
 
 
-async def stop(
-    session: AsyncSession,
-    user: AuthUser,
-    session_id: uuid.UUID,
-    notes: str | None,
-    now: datetime,
-    grace_minutes: int,
-) -> FocusSession:
-    s = await repository.get_owned(session, session_id, user.id, for_update=True)
+async def stop(ctx: Context, session_id: uuid.UUID, notes: str | None) -> FocusSession:
+    s = await repository.get_owned(ctx.session, session_id, ctx.user.id, for_update=True)
     if s is None:
         raise NotFound("Focus session not found.")
     if s.end_time is not None:
         return s  # already ended (a retried stop, or the auto-end job): unchanged
-    await end_session(session, s, now=now, grace_minutes=grace_minutes, notes=notes)
+    await end_session(ctx, s, notes=notes)
     return s
 
 
-async def auto_end_due(
-    session: AsyncSession, now: datetime, grace_minutes: int, batch_size: int
-) -> int:
-    """End up to ``batch_size`` overdue sessions (safe to run on every replica at once)."""
-    ids = await repository.lock_overdue(session, now - timedelta(minutes=grace_minutes), batch_size)
+async def auto_end_due(ctx: Context) -> int:
+    """One tick of the auto-end job: end up to a batch of overdue sessions, as planned.
+
+    The rows are claimed with ``FOR UPDATE SKIP LOCKED`` (planned end + grace before the app's
+    clock, not the database's ``now()``) and ended in the tick's unit of work with their
+    events, so any number of replicas run it at once: a session is ended by exactly one of
+    them, or by the user's stop, which takes the same row lock."""
+    batch = settings_of(ctx).focus_auto_end_batch_size
+    ids = await repository.lock_overdue(ctx.session, overdue_cutoff(ctx), batch)
     if not ids:
         return 0
     ended = 0
-    for s in sorted(await repository.get_many(session, ids), key=lambda x: x.planned_end_time):
+    for s in sorted(await repository.get_many(ctx.session, ids), key=lambda x: x.planned_end_time):
         if s.end_time is None:
-            await end_session(session, s, now=now, grace_minutes=grace_minutes)
+            await end_session(ctx, s)
             ended += 1
+    log.info("auto-ended %d focus session(s)", ended)
     return ended
 
 
@@ -217,8 +205,7 @@ def _bounds(value: date | datetime | None, tz_name: str, *, end: bool) -> dateti
 
 
 async def history(
-    session: AsyncSession,
-    user: AuthUser,
+    ctx: Context,
     params: PageParams,
     *,
     start_from: date | datetime | None,
@@ -226,6 +213,7 @@ async def history(
     task_id: uuid.UUID | None,
     team_id: uuid.UUID | None,
 ) -> tuple[list[FocusSession], str | None]:
+    session, user = ctx.session, ctx.user
     tz_name = await get_timezone(session, user.id)
     lo = _bounds(start_from, tz_name, end=False)
     hi = _bounds(start_to, tz_name, end=True)
@@ -240,31 +228,27 @@ async def history(
     )
 
 
-async def focusing_now(
-    session: AsyncSession, member_ids: list[uuid.UUID], now: datetime, grace_minutes: int
-) -> list[FocusSession]:
-    return await repository.running_of_users(
-        session, member_ids, now - timedelta(minutes=grace_minutes)
-    )
+async def focusing_now(ctx: Context, team_id: uuid.UUID) -> list[FocusSession]:
+    """The running (not overdue) sessions of the team's members (members only)."""
+    await ctx.authorize(team_id, "team.focus_now")
+    member_ids = await membership.member_ids(ctx.session, team_id)
+    return await repository.running_of_users(ctx.session, member_ids, overdue_cutoff(ctx))
 
 
 async def task_time(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    task_id: uuid.UUID,
-    team_id: uuid.UUID | None,
+    ctx: Context, task_id: uuid.UUID, team_id: uuid.UUID | None
 ) -> list[tuple[uuid.UUID, int, int]]:
     """Per user (minutes, sessions) on the task, over the teams of the caller that the task's
     sessions name. 404 when the caller is a member of none of them."""
     if team_id is not None:
-        await require_membership(session, request, team_id, user)
+        await ctx.authorize(team_id, "task.focus_time")
         teams = [team_id]
     else:
-        teams = []
-        for t in await repository.task_team_ids(session, task_id):
-            if await lookup_membership(session, request, t, user.id, token=user.token):
-                teams.append(t)
+        teams = [
+            t
+            for t in await repository.task_team_ids(ctx.session, task_id)
+            if ctx.allows("task.focus_time", await ctx.membership(t))
+        ]
         if not teams:
             raise NotFound("Task not found.")
-    return await repository.task_time_by_user(session, task_id, teams)
+    return await repository.task_time_by_user(ctx.session, task_id, teams)

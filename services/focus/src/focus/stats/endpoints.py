@@ -5,10 +5,9 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from vc_common.auth import CurrentUser
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
 from vc_common.pagination import Page, PageDep
-from vc_common.uow import SessionDep
 
 from focus.models import FocusStat
 from focus.stats import service
@@ -34,8 +33,7 @@ def to_read(stat: FocusStat) -> FocusStatRead:
 
 @router.get("/stats")
 async def list_focus_stats(
-    session: SessionDep,
-    user: CurrentUser,
+    ctx: ContextDep,
     page: PageDep,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
@@ -46,6 +44,6 @@ async def list_focus_stats(
 ) -> Page[FocusStatRead]:
     """Daily FocusStat rows of the caller (local days with ended sessions), oldest first."""
     rows, cursor = await service.list_stats(
-        session, user, page, date_from=date_from, date_to=date_to, team_id=team_id
+        ctx, page, date_from=date_from, date_to=date_to, team_id=team_id
     )
     return Page(items=[to_read(s) for s in rows], next_cursor=cursor)

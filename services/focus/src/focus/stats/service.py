@@ -11,10 +11,9 @@ bounded by the user's sessions on those days (a handful), so we do not need incr
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
+from vc_common.context import Context
 from vc_common.pagination import PageParams
 
 from focus.goals.service import check_range, refresh_actuals
@@ -22,13 +21,12 @@ from focus.models import FocusSession, FocusStat
 from focus.stats import repository
 
 
-async def record_ended(
-    session: AsyncSession, s: FocusSession, split: dict[date, int], now: datetime
-) -> None:
+async def record_ended(ctx: Context, s: FocusSession, split: dict[date, int]) -> None:
     """Bring the stats and goals of the days ``s`` touched up to date (caller holds the user
     lock and has flushed ``s`` and its days)."""
     assert s.end_date is not None
     assert s.timezone is not None
+    session = ctx.session
     dates = set(split) | {s.end_date}
     team_keys: list[uuid.UUID | None] = [None] if s.team_id is None else [None, s.team_id]
     totals: dict[tuple[uuid.UUID | None, date], int] = {}
@@ -37,12 +35,11 @@ async def record_ended(
         for day, t in sorted(per_day.items()):
             await repository.upsert(session, s.user_id, team_id, day, t)
             totals[(team_id, day)] = t.total_focus_minutes
-    await refresh_actuals(session, s.user_id, totals, now, s.timezone)
+    await refresh_actuals(ctx, s.user_id, totals, s.timezone)
 
 
 async def list_stats(
-    session: AsyncSession,
-    user: AuthUser,
+    ctx: Context,
     params: PageParams,
     *,
     date_from: date | None,
@@ -51,5 +48,5 @@ async def list_stats(
 ) -> tuple[list[FocusStat], str | None]:
     check_range(date_from, date_to)
     return await repository.list_for_user(
-        session, user.id, params, date_from=date_from, date_to=date_to, team_id=team_id
+        ctx.session, ctx.user.id, params, date_from=date_from, date_to=date_to, team_id=team_id
     )

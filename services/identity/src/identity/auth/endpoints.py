@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from vc_common.auth import AuthUser, CurrentUser, bearer_token, verifier_of
+from vc_common.auth import AuthUser, bearer_token, verifier_of
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES, DomainError, Unauthorized
-from vc_common.uow import SessionDep
 
 from identity.auth import service
 from identity.auth.schemas import (
@@ -17,12 +17,13 @@ from identity.auth.schemas import (
     VerifyRequest,
 )
 from identity.deps import (
+    AnonymousContext,
     ClientIP,
     KeyRingDep,
     LimiterDep,
     PasswordsDep,
     RevocationsDep,
-    SettingsDep,
+    ThrottleDep,
 )
 from identity.users.schemas import UserRead
 
@@ -52,15 +53,14 @@ async def optional_user(request: Request) -> AuthUser | None:
 )
 async def register(
     body: RegisterRequest,
-    session: SessionDep,
-    settings: SettingsDep,
+    ctx: AnonymousContext,
     passwords: PasswordsDep,
     limiter: LimiterDep,
     ip: ClientIP,
     response: Response,
 ) -> UserRead:
     """Create an account; a verification mail goes to ``email``."""
-    user = await service.register(session, settings, passwords, limiter, body, ip)
+    user = await service.register(ctx, passwords, limiter, body, ip)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserRead.model_validate(user)
 
@@ -68,36 +68,28 @@ async def register(
 @router.post("/login", response_model=TokenPair)
 async def login(
     body: LoginRequest,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    ctx: AnonymousContext,
     passwords: PasswordsDep,
     keyring: KeyRingDep,
     limiter: LimiterDep,
+    throttle: ThrottleDep,
     ip: ClientIP,
 ) -> TokenPair:
-    """Exchange a username (or e-mail) and password for an access and a refresh token."""
-    return await service.login(
-        session, request.app.state.db, settings, passwords, keyring, limiter, body, ip
-    )
+    """Exchange a username (or e-mail) and password for an access and a refresh token. Failed
+    attempts slow down their address (per account and overall), never the account elsewhere."""
+    return await service.login(ctx, passwords, keyring, limiter, throttle, body, ip)
 
 
 @router.post("/refresh", response_model=TokenPair)
 async def refresh_tokens(
-    body: RefreshRequest,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    keyring: KeyRingDep,
+    body: RefreshRequest, ctx: AnonymousContext, keyring: KeyRingDep, revocations: RevocationsDep
 ) -> TokenPair:
     """Rotate a refresh token. Presenting one that was already rotated revokes its family."""
     try:
-        return await service.refresh(
-            session, request.app.state.db, settings, keyring, body.refresh_token
-        )
+        return await service.refresh(ctx, keyring, revocations, body.refresh_token)
     except service.RefreshTokenReused:
         # the family's revocation must survive this 401 (the unit of work rolls back errors)
-        await session.commit()
+        await ctx.session.commit()
         raise Unauthorized(
             "The refresh token was already used; every token of this "
             "sign-in has been revoked. Sign in again."
@@ -107,28 +99,26 @@ async def refresh_tokens(
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(
     body: LogoutRequest,
-    session: SessionDep,
+    ctx: AnonymousContext,
     revocations: RevocationsDep,
     bearer: Annotated[AuthUser | None, Depends(optional_user)],
 ) -> Response:
     """Revoke the refresh token's family and, when presented, the access token."""
-    await service.logout(session, revocations, body.refresh_token, bearer)
+    await service.logout(ctx, revocations, body.refresh_token, bearer)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
-async def resend_verification(
-    caller: CurrentUser, session: SessionDep, settings: SettingsDep, limiter: LimiterDep
-) -> Response:
+@router.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED, response_class=Response)
+async def resend_verification(ctx: ContextDep, limiter: LimiterDep) -> Response:
     """Mail the caller a new verification link (the previous one stops working); 409 when the
     address is already verified; at most 3 an hour."""
-    await service.resend_verification(session, settings, limiter, caller.id)
+    await service.resend_verification(ctx, limiter)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
 @router.post("/verify", response_model=UserRead)
-async def verify_email(body: VerifyRequest, session: SessionDep) -> UserRead:
+async def verify_email(body: VerifyRequest, ctx: AnonymousContext) -> UserRead:
     """Confirm the e-mail address with the token from the verification mail. An unknown,
     expired or already used token is a 422."""
-    user = await service.verify_email(session, body.token)
+    user = await service.verify_email(ctx, body.token)
     return UserRead.model_validate(user)

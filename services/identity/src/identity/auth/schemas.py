@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from identity.auth.usernames import canonical
 from identity.users.schemas import Email
 
 Username = Annotated[
@@ -12,8 +13,10 @@ Username = Annotated[
         min_length=3,
         max_length=150,
         pattern=r"^[\w.+-]+$",
-        description="Letters, digits and . + - _ (no @: login accepts the username or the e-mail)",
+        description="Letters, digits and . + - _ (no @: login accepts the username or the e-mail)"
+        " in one script, stored in Unicode NFKC (fullwidth letters become ordinary ones)",
     ),
+    AfterValidator(canonical),
 ]
 
 

@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.context import Context
 
 from identity.auth.schemas import TokenPair
 from identity.keys.keyring import KeyRing
 from identity.models import RefreshToken, User
-from identity.settings import Settings
+from identity.settings import Settings, settings_of
 
 
 def new_secret() -> str:
@@ -26,44 +27,56 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def access_token(keyring: KeyRing, settings: Settings, user: User) -> str:
+def access_token(
+    keyring: KeyRing,
+    settings: Settings,
+    user: User,
+    *,
+    actor: str | None = None,
+    ttl_seconds: int | None = None,
+    sid: uuid.UUID | None = None,
+) -> str:
+    """``actor``: the service acting for ``user`` (token exchange): the RFC 8693 ``act`` claim."""
     now = int(time.time())
     key = keyring.signing
-    claims = {
+    claims: dict[str, object] = {
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "sub": str(user.id),
         "username": user.username,
         "is_staff": user.is_staff,
         "iat": now,
-        "exp": now + settings.access_token_ttl_seconds,
+        "exp": now + (ttl_seconds or settings.access_token_ttl_seconds),
         "jti": uuid.uuid4().hex,
         "typ": "access",
     }
+    if actor is not None:
+        claims["act"] = {"sub": actor}
+    if sid is not None:
+        claims["sid"] = str(sid)  # the sign-in: logout or a reused refresh token kills them all
     return jwt.encode(claims, key.key, algorithm="EdDSA", headers={"kid": key.kid})
 
 
 async def issue_pair(
-    session: AsyncSession,
-    keyring: KeyRing,
-    settings: Settings,
-    user: User,
-    *,
-    family_id: uuid.UUID | None = None,
+    ctx: Context, keyring: KeyRing, user: User, *, family_id: uuid.UUID | None = None
 ) -> TokenPair:
+    """A new access token (its times are the wall clock's, as every verifier's are) and refresh
+    token (expiring by ``ctx.now()``, the clock its rotation is judged by)."""
+    settings = settings_of(ctx)
     refresh = new_secret()
     ttl = timedelta(days=settings.refresh_token_ttl_days)
-    session.add(
+    family_id = family_id or uuid.uuid4()
+    ctx.session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=digest(refresh),
-            expires_at=datetime.now(UTC) + ttl,
+            expires_at=ctx.now() + ttl,
         )
     )
-    await session.flush()
+    await ctx.session.flush()
     return TokenPair(
-        access_token=access_token(keyring, settings, user),
+        access_token=access_token(keyring, settings, user, sid=family_id),
         refresh_token=refresh,
         expires_in=settings.access_token_ttl_seconds,
         refresh_expires_in=int(ttl.total_seconds()),

@@ -86,6 +86,7 @@ class KeyRing:
         self._keys: list[LoadedKey] = []
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._db: Database | None = None  # the database it was started on
 
     @property
     def from_env(self) -> bool:
@@ -112,6 +113,7 @@ class KeyRing:
 
     async def start(self, db: Database) -> None:
         """Load the keys; in database mode create the first one if there is none."""
+        self._db = db
         if self._pem_keys:
             now = datetime.now(UTC)
             self._keys = [
@@ -145,9 +147,16 @@ class KeyRing:
                 self._keys = keys
             self._loaded_at = time.monotonic()
 
-    async def refresh_if_stale(self, db: Database, max_age: float | None = None) -> None:
+    async def refresh_if_stale(
+        self, db: Database | None = None, max_age: float | None = None
+    ) -> None:
+        """Reload from ``db`` (default: the database it was started on) when older than
+        ``max_age`` (default ``reload_seconds``)."""
         age = time.monotonic() - self._loaded_at
         if age >= (self.reload_seconds if max_age is None else max_age):
+            db = db or self._db
+            if db is None:
+                raise RuntimeError("KeyRing.start was not run (the app's startup does it)")
             await self.reload(db)
 
 

@@ -4,12 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from vc_common.auth import CurrentUser, StaffUser
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
 from vc_common.pagination import Page, PageDep
-from vc_common.uow import SessionDep
 
-from identity.deps import LimiterDep, PasswordsDep, RevocationsDep, SettingsDep
+from identity.deps import LimiterDep, PasswordsDep, RevocationsDep
 from identity.users import service
 from identity.users.schemas import (
     AdminUserUpdate,
@@ -30,8 +29,8 @@ admin_router = APIRouter(
 
 
 @router.get("/me", response_model=UserRead)
-async def get_me(caller: CurrentUser, session: SessionDep) -> UserRead:
-    return UserRead.model_validate(await service.get_me(session, caller.id))
+async def get_me(ctx: ContextDep) -> UserRead:
+    return UserRead.model_validate(await service.get_me(ctx))
 
 
 @router.patch(
@@ -39,11 +38,9 @@ async def get_me(caller: CurrentUser, session: SessionDep) -> UserRead:
     response_model=UserRead,
     responses={403: PROBLEM_RESPONSES[403], 409: PROBLEM_RESPONSES[409]},
 )
-async def update_me(
-    body: UserUpdate, caller: CurrentUser, session: SessionDep, settings: SettingsDep
-) -> UserRead:
+async def update_me(body: UserUpdate, ctx: ContextDep) -> UserRead:
     """Change only the fields sent. A new ``email`` must be verified again."""
-    user = await service.update_me(session, settings, caller.id, body.changes())
+    user = await service.update_me(ctx, body.changes())
     return UserRead.model_validate(user)
 
 
@@ -52,35 +49,31 @@ async def update_me(
 )
 async def change_password(
     body: PasswordChange,
-    caller: CurrentUser,
-    session: SessionDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     passwords: PasswordsDep,
     limiter: LimiterDep,
     revocations: RevocationsDep,
 ) -> Response:
     """A wrong ``current_password`` is a 422. Every session of the user ends."""
-    await service.change_password(session, settings, passwords, limiter, revocations, caller, body)
+    await service.change_password(ctx, passwords, limiter, revocations, body)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{user_id}", response_model=PublicUserRead, responses={404: PROBLEM_RESPONSES[404]})
-async def get_user(user_id: uuid.UUID, caller: CurrentUser, session: SessionDep) -> PublicUserRead:
-    del caller
-    return PublicUserRead.model_validate(await service.public_user(session, user_id))
+async def get_user(user_id: uuid.UUID, ctx: ContextDep) -> PublicUserRead:
+    return PublicUserRead.model_validate(await service.public_user(ctx, user_id))
 
 
 @admin_router.get("", response_model=Page[UserRead])
 async def list_users(
-    staff: StaffUser,
-    session: SessionDep,
+    ctx: ContextDep,
     page: PageDep,
     q: Annotated[
         str | None,
         Query(max_length=200, description="Filter on username, e-mail, first or last name"),
     ] = None,
 ) -> Page[UserRead]:
-    items, cursor = await service.list_users(session, staff, q, page)
+    items, cursor = await service.list_users(ctx, q, page)
     return Page[UserRead](items=[UserRead.model_validate(u) for u in items], next_cursor=cursor)
 
 
@@ -92,9 +85,8 @@ async def list_users(
 async def admin_update_user(
     user_id: uuid.UUID,
     body: AdminUserUpdate,
-    staff: StaffUser,
-    session: SessionDep,
+    ctx: ContextDep,
     revocations: RevocationsDep,
 ) -> UserRead:
-    user = await service.admin_update(session, revocations, staff, user_id, body)
+    user = await service.admin_update(ctx, revocations, user_id, body)
     return UserRead.model_validate(user)

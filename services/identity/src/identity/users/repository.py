@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
+from identity.auth.usernames import login_key
 from identity.models import User, UserProfile
 
 
@@ -27,7 +28,7 @@ async def get(
 
 async def by_login(session: AsyncSession, login: str) -> User | None:
     """By username or e-mail, case-insensitively (usernames cannot hold ``@``)."""
-    key = login.strip().lower()
+    key = login_key(login)
     column = func.lower(User.email) if "@" in key else func.lower(User.username)
     stmt = _with_profile().where(column == key)
     return (await session.execute(stmt)).scalars().first()

@@ -96,7 +96,19 @@ class PublicUserRead(BaseModel):
     profile: PublicProfileRead
 
 
+def _partial(schema: dict[str, Any]) -> None:
+    """A PATCH body documents no defaults: a field left out keeps its value (``exclude_unset``;
+    the Python defaults are never applied), so a generated client that fills in documented
+    defaults must not blank the others."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
 class ProfileUpdate(BaseModel):
+    """Every field optional; only the ones sent change. ``null`` where the field is nullable."""
+
+    model_config = ConfigDict(json_schema_extra=_partial)
+
     bio: str = Field(default="", max_length=2000)
     location: str = Field(default="", max_length=100)
     birth_date: BirthDate = None
@@ -113,6 +125,8 @@ class ProfileUpdate(BaseModel):
 class UserUpdate(ProfileUpdate):
     """PATCH /users/me: only the fields sent change. Profile fields may be sent flat or inside
     ``profile`` (the shape GET returns)."""
+
+    model_config = ConfigDict(json_schema_extra=_partial)
 
     first_name: str = Field(default="", max_length=150)
     last_name: str = Field(default="", max_length=150)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser, RevocationStore
+from vc_common.auth import RevocationStore
+from vc_common.context import Context
 from vc_common.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from vc_common.pagination import PageParams, paginate
 from vc_common.ratelimit import Rate, RateLimiter, enforce
 
+from identity import events
 from identity.auth.passwords import Passwords
 from identity.auth.service import conflict_from, new_verification
 from identity.auth.tokens import revoke_user as revoke_refresh_tokens
 from identity.models import User
-from identity.settings import Settings
-from identity.users import events
+from identity.settings import settings_of
 from identity.users import repository as users
 from identity.users.schemas import AdminUserUpdate, PasswordChange
 
@@ -28,18 +27,17 @@ PROFILE_FIELDS = ("bio", "location", "birth_date", "avatar", "company_name", "ti
 EVENT_FIELDS = ("first_name", "last_name", "avatar", "timezone", "email")
 
 
-async def get_me(session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False) -> User:
-    user = await users.get(session, user_id, for_update=for_update)
+async def get_me(ctx: Context, *, for_update: bool = False) -> User:
+    user = await users.get(ctx.session, ctx.user.id, for_update=for_update)
     if user is None or not user.is_active:
         # a valid token for a user that is gone or disabled
         raise Unauthorized("This account no longer exists or is disabled.")
     return user
 
 
-async def update_me(
-    session: AsyncSession, settings: Settings, user_id: uuid.UUID, changes: dict[str, Any]
-) -> User:
-    user = await get_me(session, user_id, for_update=True)
+async def update_me(ctx: Context, changes: dict[str, Any]) -> User:
+    session = ctx.session
+    user = await get_me(ctx, for_update=True)
     profile = user.profile
     role = changes.pop("role", None)
     if role is not None and role != profile.role:
@@ -56,9 +54,9 @@ async def update_me(
     email_changed = before["email"].lower() != user.email.lower()
     if email_changed:
         profile.is_verified = False
-        await new_verification(session, settings, user)
+        await new_verification(ctx, user)
     if changes:
-        profile.updated_at = datetime.now(UTC)
+        profile.updated_at = ctx.now()
     try:
         await session.flush()
     except IntegrityError as exc:
@@ -74,18 +72,16 @@ async def update_me(
 
 
 async def change_password(
-    session: AsyncSession,
-    settings: Settings,
+    ctx: Context,
     passwords: Passwords,
     limiter: RateLimiter,
     revocations: RevocationStore,
-    caller: AuthUser,
     data: PasswordChange,
 ) -> None:
-    await enforce(
-        limiter, f"identity:login:account:{caller.id}", Rate.parse(settings.login_rate_per_account)
-    )
-    user = await get_me(session, caller.id, for_update=True)
+    caller, session = ctx.user, ctx.session
+    rate = Rate.parse(settings_of(ctx).login_rate_per_account)
+    await enforce(limiter, f"identity:login:account:{caller.id}", rate)
+    user = await get_me(ctx, for_update=True)
     if not await passwords.verify(user.password, data.current_password):
         raise Invalid("The current password is wrong.", loc=["body", "current_password"])
     user.password = await passwords.hash(data.new_password)
@@ -97,39 +93,38 @@ async def change_password(
     await revocations.revoke_token(caller.jti, caller.exp)
 
 
-async def public_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await users.get(session, user_id)
+async def public_user(ctx: Context, user_id: uuid.UUID) -> User:
+    user = await users.get(ctx.session, user_id)
     if user is None or not user.is_active:
         raise NotFound("No such user.")
     return user
 
 
 async def list_users(
-    session: AsyncSession, staff: AuthUser, q: str | None, params: PageParams
+    ctx: Context, q: str | None, params: PageParams
 ) -> tuple[list[User], str | None]:
-    await require_staff(session, staff)
+    await require_staff(ctx, "users.list")
     rows, cursor = await paginate(
-        session, users.search(q), params, keys=[User.id], convert=[uuid.UUID]
+        ctx.session, users.search(q), params, keys=[User.id], convert=[uuid.UUID]
     )
     return users.as_users(rows), cursor
 
 
-async def require_staff(session: AsyncSession, staff: AuthUser) -> User:
-    """The token says staff; the database (identity's own truth) must agree right now."""
-    actor = await users.get(session, staff.id)
+async def require_staff(ctx: Context, action: str) -> User:
+    """The token says staff (the permission table's rule for ``action``); the database
+    (identity's own truth) must agree right now."""
+    await ctx.authorize(None, action)
+    actor = await users.get(ctx.session, ctx.user.id)
     if actor is None or not actor.is_active or not actor.is_staff:
         raise Forbidden("Staff only.")
     return actor
 
 
 async def admin_update(
-    session: AsyncSession,
-    revocations: RevocationStore,
-    staff: AuthUser,
-    user_id: uuid.UUID,
-    data: AdminUserUpdate,
+    ctx: Context, revocations: RevocationStore, user_id: uuid.UUID, data: AdminUserUpdate
 ) -> User:
-    actor = await require_staff(session, staff)
+    actor = await require_staff(ctx, "users.manage")
+    session = ctx.session
     user = await users.get(session, user_id, for_update=True)
     if user is None:
         raise NotFound("No such user.")
@@ -138,7 +133,8 @@ async def admin_update(
         changes.get("is_active") is False or changes.get("is_staff") is False
     ):
         raise Conflict("Staff cannot deactivate or demote themselves; ask another staff member.")
-    now = datetime.now(UTC)
+    now = ctx.now()
+    # access tokens carry wall-clock seconds (`iat`), so revocations are wall-clock too
     cutoff = int(time.time()) + 1  # every token issued up to now, whatever its second
     if "is_active" in changes and changes["is_active"] != user.is_active:
         user.is_active = changes["is_active"]

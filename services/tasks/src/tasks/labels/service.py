@@ -1,62 +1,68 @@
-"""Labels: per team, names unique within the team; admins manage them, members read and use."""
+"""Labels: per team, names unique within the team; admins manage them, members read and use
+them. A task only carries labels of its own team (422 otherwise)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 
-from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
+from vc_common.context import Context
 from vc_common.errors import Conflict, Invalid, NotFound
+from vc_common.pagination import PageParams
 
-from tasks import access
 from tasks.labels import repository as repo
 from tasks.labels.schemas import LabelCreate, LabelUpdate
 from tasks.models import Label
 
+LABEL_NOT_FOUND = "Label not found."
 
-async def create(session: AsyncSession, team_id: uuid.UUID, data: LabelCreate) -> Label:
-    if await repo.by_name(session, team_id, data.name) is not None:
+
+async def list_labels(
+    ctx: Context, team_id: uuid.UUID, page: PageParams
+) -> tuple[list[Label], str | None]:
+    await ctx.authorize(team_id, "label.read")
+    return await repo.page_of_team(ctx.session, team_id, page)
+
+
+async def create_label(ctx: Context, team_id: uuid.UUID, data: LabelCreate) -> Label:
+    await ctx.authorize(team_id, "label.manage")
+    if await repo.by_name(ctx.session, team_id, data.name) is not None:
         raise Conflict(f"A label named {data.name!r} already exists in this team.")
     label = Label(team_id=team_id, name=data.name, color=data.color.upper())
-    session.add(label)
-    await session.flush()
+    ctx.session.add(label)
+    await ctx.session.flush()
     return label
 
 
-async def visible(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    label_id: uuid.UUID,
-    min_role: str = access.MEMBER,
-) -> Label:
-    label = await repo.get(session, label_id)
+async def visible_label(ctx: Context, label_id: uuid.UUID, action: str = "label.read") -> Label:
+    label = await repo.get(ctx.session, label_id)
     if label is None:
-        raise NotFound("Label not found.")
-    await access.authorize(session, request, label.team_id, user, min_role)
+        raise NotFound(LABEL_NOT_FOUND)
+    await ctx.authorize(label.team_id, action, not_found=LABEL_NOT_FOUND)
     return label
 
 
-async def update(session: AsyncSession, label: Label, data: LabelUpdate) -> Label:
+async def update_label(ctx: Context, label_id: uuid.UUID, data: LabelUpdate) -> Label:
+    label = await visible_label(ctx, label_id, "label.manage")
     changes = data.model_dump(exclude_unset=True)
     for field in ("name", "color"):
         if field in changes and changes[field] is None:
             raise Invalid(f"`{field}` cannot be null.", loc=["body", field])
     if "name" in changes and changes["name"] != label.name:
-        if await repo.by_name(session, label.team_id, changes["name"]) is not None:
+        if await repo.by_name(ctx.session, label.team_id, changes["name"]) is not None:
             raise Conflict(f"A label named {changes['name']!r} already exists in this team.")
         label.name = changes["name"]
     if "color" in changes:
         label.color = changes["color"].upper()
-    await session.flush()
+    await ctx.session.flush()
     return label
 
 
-async def delete(session: AsyncSession, label: Label) -> None:
-    await session.delete(label)
-    await session.flush()
+async def delete_label(ctx: Context, label_id: uuid.UUID) -> None:
+    label = await visible_label(ctx, label_id, "label.manage")
+    await ctx.session.delete(label)  # off every task by ON DELETE CASCADE
+    await ctx.session.flush()
 
 
 async def of_team_checked(
@@ -70,3 +76,8 @@ async def of_team_checked(
     if missing:
         raise Invalid(f"Unknown labels for this team: {', '.join(missing)}.", loc=loc)
     return [found[i] for i in wanted]
+
+
+async def forget_team(ctx: Context, team_id: uuid.UUID) -> int:
+    """A deleted team's labels (``teams.team.deleted``); how many there were."""
+    return await repo.delete_of_team(ctx.session, team_id)

@@ -8,12 +8,27 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    Uuid,
+    and_,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.pagination import PageParams, paginate
 
+from tasks.cursors import parse_timestamp
 from tasks.labels.schemas import LabelRead
-from tasks.models import Column, Label, Subtask, Task, TaskLabel
-from tasks.tasks.schemas import TaskRead
+from tasks.models import Label, Subtask, Task, TaskActivity, TaskLabel
+from tasks.tasks.schemas import TaskFilter, TaskRead
 
 _subtask_total = (
     select(func.count(Subtask.id))
@@ -126,21 +141,6 @@ async def of_board(session: AsyncSession, board_id: uuid.UUID) -> list[TaskRead]
     return await hydrate(session, rows, board_id=board_id)
 
 
-async def lock_columns(session: AsyncSession, column_ids: set[uuid.UUID]) -> list[Column]:
-    """Lock the given columns in one fixed order (by id) so two movers never deadlock."""
-    return list(
-        (
-            await session.execute(
-                select(Column)
-                .where(Column.id.in_(column_ids))
-                .order_by(Column.id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).scalars()
-    )
-
-
 async def positions(session: AsyncSession, column_id: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
     return [
         (r[0], r[1])
@@ -162,39 +162,29 @@ async def label_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID
     )
 
 
-def filtered(
-    team_id: uuid.UUID,
-    *,
-    assignee_id: uuid.UUID | None = None,
-    priority: str | None = None,
-    label_id: uuid.UUID | None = None,
-    due_before: Any = None,
-    q: str | None = None,
-    board_id: uuid.UUID | None = None,
-    is_completed: bool | None = None,
-) -> Select[Any]:
+def filtered(team_id: uuid.UUID, f: TaskFilter) -> Select[Any]:
     stmt = select(Task).where(Task.team_id == team_id)
-    if assignee_id is not None:
-        stmt = stmt.where(Task.assignee_id == assignee_id)
-    if priority is not None:
-        stmt = stmt.where(Task.priority == priority)
-    if board_id is not None:
-        stmt = stmt.where(Task.board_id == board_id)
-    if due_before is not None:
-        stmt = stmt.where(Task.due_date < due_before)
-    if is_completed is not None:
+    if f.assignee_id is not None:
+        stmt = stmt.where(Task.assignee_id == f.assignee_id)
+    if f.priority is not None:
+        stmt = stmt.where(Task.priority == f.priority)
+    if f.board_id is not None:
+        stmt = stmt.where(Task.board_id == f.board_id)
+    if f.due_before is not None:
+        stmt = stmt.where(Task.due_date < f.due_before)
+    if f.is_completed is not None:
         stmt = stmt.where(
-            Task.completed_at.is_not(None) if is_completed else Task.completed_at.is_(None)
+            Task.completed_at.is_not(None) if f.is_completed else Task.completed_at.is_(None)
         )
-    if label_id is not None:
+    if f.label_id is not None:
         stmt = stmt.where(
             select(TaskLabel.task_id)
-            .where(and_(TaskLabel.task_id == Task.id, TaskLabel.label_id == label_id))
+            .where(and_(TaskLabel.task_id == Task.id, TaskLabel.label_id == f.label_id))
             .exists()
         )
-    if q:
+    if f.q:
         pattern = (
-            "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            "%" + f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
         # the same expression as the trigram index ix_tasks_search_trgm, so the planner uses it
         searchable = func.lower(
@@ -202,3 +192,142 @@ def filtered(
         )
         stmt = stmt.where(searchable.like(pattern))
     return stmt
+
+
+async def page_of_team(
+    session: AsyncSession, team_id: uuid.UUID, f: TaskFilter, params: PageParams
+) -> tuple[list[TaskRead], str | None]:
+    """One page of the team's tasks, newest first: three statements (tasks, counts, labels)."""
+    rows, cursor = await paginate(
+        session,
+        filtered(team_id, f),
+        params,
+        keys=[Task.created_at, Task.id],
+        descending=True,
+        convert=[parse_timestamp, uuid.UUID],
+    )
+    return await hydrate_tasks(session, rows), cursor
+
+
+# ------------------------------------------------------------------------------ one task
+
+
+async def get(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    return await session.get(Task, task_id)
+
+
+async def lock(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
+    """The task's row ``FOR UPDATE``, re-read (not the identity map's possibly stale copy)."""
+    return (
+        await session.execute(
+            select(Task)
+            .where(Task.id == task_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def delete_task(session: AsyncSession, task: Task) -> None:
+    await session.execute(
+        delete(Task).where(Task.id == task.id).execution_options(synchronize_session=False)
+    )
+    session.expunge(task)
+
+
+async def replace_labels(
+    session: AsyncSession, task_id: uuid.UUID, label_ids: Sequence[uuid.UUID]
+) -> None:
+    await session.execute(delete(TaskLabel).where(TaskLabel.task_id == task_id))
+    if label_ids:
+        await session.execute(
+            insert(TaskLabel), [{"task_id": task_id, "label_id": i} for i in label_ids]
+        )
+
+
+# ---------------------------------------------------------------------- a column's tasks
+
+
+async def set_positions(session: AsyncSession, changed: Sequence[tuple[uuid.UUID, int]]) -> None:
+    """Write ``(task id, position)`` pairs in one ``UPDATE ... FROM (VALUES ...)``."""
+    if not changed:
+        return
+    v = values(column("vid", Uuid), column("vpos", Integer), name="v").data(list(changed))
+    await session.execute(
+        update(Task)
+        .where(Task.id == v.c.vid)
+        .values(position=v.c.vpos)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def any_in_column(session: AsyncSession, column_id: uuid.UUID) -> bool:
+    found = await session.execute(select(Task.id).where(Task.column_id == column_id).limit(1))
+    return found.first() is not None
+
+
+async def in_column(
+    session: AsyncSession, column_id: uuid.UUID, *, completed: bool, lock: bool = False
+) -> list[Task]:
+    """The column's completed (or open) tasks in position order, locked when asked."""
+    stmt = (
+        select(Task)
+        .where(
+            Task.column_id == column_id,
+            Task.completed_at.is_not(None) if completed else Task.completed_at.is_(None),
+        )
+        .order_by(Task.position)
+    )
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def open_of_assignee(
+    session: AsyncSession, team_id: uuid.UUID, assignee_id: uuid.UUID
+) -> list[Task]:
+    """The open tasks of the team assigned to ``assignee_id``, locked (in id order)."""
+    stmt = (
+        select(Task)
+        .where(
+            Task.team_id == team_id,
+            Task.assignee_id == assignee_id,
+            Task.completed_at.is_(None),
+        )
+        .order_by(Task.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# ---------------------------------------------------------------------------- history
+
+
+async def add_activity(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    team_id: uuid.UUID,
+    user_id: uuid.UUID | None,
+    action: str,
+    changes: dict[str, Any],
+) -> None:
+    await session.execute(
+        insert(TaskActivity).values(
+            task_id=task_id, team_id=team_id, user_id=user_id, action=action, changes=changes
+        )
+    )
+
+
+async def activity_page(
+    session: AsyncSession, task_id: uuid.UUID, params: PageParams
+) -> tuple[list[TaskActivity], str | None]:
+    """The task's history, oldest first."""
+    return await paginate(
+        session,
+        select(TaskActivity).where(TaskActivity.task_id == task_id),
+        params,
+        keys=[TaskActivity.created_at, TaskActivity.id],
+        convert=[parse_timestamp, uuid.UUID],
+    )

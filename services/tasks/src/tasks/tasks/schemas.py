@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from tasks.attachments.schemas import AttachmentRead
 from tasks.labels.schemas import LabelRead
+from tasks.subtasks.schemas import SubtaskRead
 
 Priority = Literal["low", "medium", "high", "urgent"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -69,45 +72,6 @@ class TaskRead(BaseModel):
     subtasks_completed: int
 
 
-class SubtaskCreate(BaseModel):
-    title: Title
-    is_completed: bool = False
-
-
-class SubtaskUpdate(BaseModel):
-    title: Title | None = None
-    is_completed: bool | None = None
-
-
-class SubtaskRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    task_id: uuid.UUID
-    title: str
-    is_completed: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-class AttachmentCreate(BaseModel):
-    file_url: Annotated[
-        str, StringConstraints(strip_whitespace=True, max_length=2048, pattern=r"^https?://\S+$")
-    ]
-    filename: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-
-
-class AttachmentRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: uuid.UUID
-    task_id: uuid.UUID
-    file_url: str
-    filename: str
-    uploaded_by_id: uuid.UUID
-    created_at: datetime
-
-
 class TaskDetail(TaskRead):
     subtasks: list[SubtaskRead]
     attachments: list[AttachmentRead]
@@ -122,3 +86,16 @@ class ActivityRead(BaseModel):
     action: str
     changes: dict[str, Any]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """``GET /teams/{team_id}/tasks``: every given filter must hold (``q``: stripped, non-empty)."""
+
+    assignee_id: uuid.UUID | None = None
+    priority: Priority | None = None
+    label_id: uuid.UUID | None = None
+    due_before: date | None = None
+    q: str | None = None
+    board_id: uuid.UUID | None = None
+    is_completed: bool | None = None

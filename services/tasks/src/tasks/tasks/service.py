@@ -1,55 +1,44 @@
-"""Tasks: every rule about them lives here.
-
-Ordering. ``position`` is dense (0..n-1) inside a column. Whatever changes a column's sequence
-(create, move, delete) first locks the column rows it touches, in one fixed order (by id), then
-re-reads the task under that lock and renumbers the affected columns densely in one UPDATE each.
-Two concurrent moves therefore serialize per column and never deadlock; and if the task left its
-column between the first read and the lock (someone else moved it), the savepoint is rolled back
-(which releases the locks) and the move is retried with the new column.
-
-Completion. Entering an ``is_done`` column completes a task (``completed_at``,
-``tasks.task.completed``); leaving one reopens it (``tasks.task.reopened``); moves inside or between
-done columns change nothing of that kind.
+"""Tasks: creating, reading, changing and deleting them. Moves are ``tasks.tasks.moves``; where a
+task sits in its column, ``tasks.tasks.positions``; when it is complete, ``tasks.tasks.completion``.
 
 Versions. ``version`` grows on every change of the task's own fields (title, description,
 assignee, priority, due date, labels, column, position, completion); it is the ``ETag``, and
 PATCH honours ``If-Match`` (412 on a stale version). Subtasks, comments and attachments have
 their own rows and do not change it.
+
+Assignees. A task's assignee must be a member of its team (422 otherwise), as the membership
+projection (with its read-through to teams) knows it. When teams removes a member, their open
+tasks of that team are unassigned; completed ones keep them, as a record of who did the work.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import Request
-from sqlalchemy import delete as sql_delete
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
-from vc_common.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
-from vc_common.membership import Membership
+from vc_common.context import Context
+from vc_common.errors import Invalid, NotFound, PreconditionFailed
+from vc_common.pagination import PageParams
 
-from tasks import access, events, ordering
+from tasks import events
+from tasks.attachments import repository as attachment_repo
 from tasks.boards import repository as board_repo
-from tasks.boards import service as board_service
+from tasks.boards.service import COLUMN_NOT_FOUND, visible_column
 from tasks.labels import service as label_service
-from tasks.models import Column, Subtask, Task, TaskAttachment, TaskLabel
+from tasks.models import Column, Task, TaskActivity
+from tasks.subtasks import repository as subtask_repo
+from tasks.tasks import completion, positions
 from tasks.tasks import repository as repo
 from tasks.tasks.schemas import (
-    AttachmentCreate,
-    SubtaskCreate,
-    SubtaskUpdate,
     TaskCreate,
+    TaskDetail,
+    TaskFilter,
     TaskLabelsPut,
-    TaskMove,
+    TaskRead,
     TaskUpdate,
 )
 
-T = TypeVar("T")
-MOVE_ATTEMPTS = 5
+TASK_NOT_FOUND = "Task not found."
 
 
 def etag(version: int) -> str:
@@ -74,160 +63,56 @@ def check_if_match(header: str | None, version: int) -> None:
     )
 
 
-async def visible_task(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    task_id: uuid.UUID,
-    min_role: str = access.MEMBER,
-) -> tuple[Task, Membership]:
-    task = await session.get(Task, task_id)
+async def visible_task(ctx: Context, task_id: uuid.UUID, action: str = "board.read") -> Task:
+    """The task if the actor may do ``action`` on it; 404 for a missing task and for one of a
+    team the actor is not in, alike."""
+    task = await repo.get(ctx.session, task_id)
     if task is None:
-        raise NotFound("Task not found.")
-    member = await access.authorize(session, request, task.team_id, user, min_role)
-    return task, member
-
-
-async def _lock_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
-    task = (
-        await session.execute(
-            select(Task)
-            .where(Task.id == task_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if task is None:
-        raise NotFound("Task not found.")
+        raise NotFound(TASK_NOT_FOUND)
+    await ctx.authorize(task.team_id, action, not_found=TASK_NOT_FOUND)
     return task
 
 
-class _TaskMovedMeanwhile(Exception):
-    pass
-
-
-async def _under_column_locks(
-    session: AsyncSession,
-    task: Task,
-    also: set[uuid.UUID],
-    work: Callable[[Task, dict[uuid.UUID, Column]], Awaitable[T]],
-) -> T:
-    """Run ``work(locked_task, locked_columns)`` holding the locks of the task's column and of
-    ``also``, taken in id order; retried when the task changed column before the lock."""
-    column_id = task.column_id
-    for _ in range(MOVE_ATTEMPTS):
-        try:
-            async with session.begin_nested():
-                cols = await repo.lock_columns(session, {column_id, *also})
-                locked = {c.id: c for c in cols}
-                fresh = await _lock_task(session, task.id)
-                if fresh.column_id not in locked:
-                    column_id = fresh.column_id
-                    raise _TaskMovedMeanwhile
-                if not also <= locked.keys():
-                    raise NotFound("Column not found.")
-                return await work(fresh, locked)
-        except _TaskMovedMeanwhile:
-            continue
-    raise Conflict("The task keeps moving; reload the board and try again.")
-
-
-def _snapshot(task: Task) -> dict[str, Any]:
-    return {
-        "task_id": task.id,
-        "board_id": task.board_id,
-        "team_id": task.team_id,
-        "column_id": task.column_id,
-        "title": task.title,
-        "assignee_id": task.assignee_id,
-        "priority": task.priority,
-        "due_date": task.due_date,
-    }
-
-
-async def emit_completion(
-    session: AsyncSession,
-    task: Task,
-    actor: uuid.UUID,
-    before: datetime | None,
-    *,
-    board_id: uuid.UUID,
+async def check_assignee(
+    ctx: Context, team_id: uuid.UUID, assignee_id: uuid.UUID | None, loc: list[str | int]
 ) -> None:
-    """Events and history when ``completed_at`` went from ``before`` to the task's value."""
-    del board_id
-    after = task.completed_at
-    if before is None and after is not None:
-        await events.record_activity(
-            session,
-            task_id=task.id,
-            team_id=task.team_id,
-            user_id=actor,
-            action="completed",
-            changes={"completed_at": {"from": None, "to": after}},
-        )
-        await events.publish(
-            session,
-            events.TASK_COMPLETED,
-            task.id,
-            {
-                **_snapshot(task),
-                "user_id": actor,
-                "completed_at": after,
-                "created_at": task.created_at,
-            },
-        )
-    elif before is not None and after is None:
-        now = datetime.now(UTC)
-        await events.record_activity(
-            session,
-            task_id=task.id,
-            team_id=task.team_id,
-            user_id=actor,
-            action="reopened",
-            changes={"completed_at": {"from": before, "to": None}},
-        )
-        await events.publish(
-            session,
-            events.TASK_REOPENED,
-            task.id,
-            {
-                **_snapshot(task),
-                "user_id": actor,
-                "reopened_at": now,
-                "previous_completed_at": before,
-            },
-        )
+    """An assignee must be a member of the task's team: 422 otherwise."""
+    if assignee_id is None or assignee_id == ctx.user.id:
+        return  # the actor was just authorized as a member
+    if await ctx.membership(team_id, assignee_id) is None:
+        raise Invalid("The assignee is not a member of this team.", loc=loc)
 
 
-async def _replace_labels(
-    session: AsyncSession, task_id: uuid.UUID, label_ids: list[uuid.UUID]
-) -> None:
-    await session.execute(sql_delete(TaskLabel).where(TaskLabel.task_id == task_id))
-    if label_ids:
-        await session.execute(
-            insert(TaskLabel), [{"task_id": task_id, "label_id": i} for i in label_ids]
-        )
+async def read_task(ctx: Context, task_id: uuid.UUID) -> TaskRead:
+    """The answer of a task the caller has just been allowed to see or change."""
+    read = await repo.read_one(ctx.session, task_id)
+    if read is None:
+        raise NotFound(TASK_NOT_FOUND)
+    return read
+
+
+async def touch(ctx: Context, task: Task) -> None:
+    """A change of the task's own fields: a new version."""
+    task.version += 1
+    task.updated_at = ctx.now()
+    await ctx.session.flush()
 
 
 # ------------------------------------------------------------------------------ create / read
 
 
-async def create_task(
-    session: AsyncSession, request: Request, user: AuthUser, column_id: uuid.UUID, data: TaskCreate
-) -> Task:
-    column, board = await board_service.visible_column(session, request, user, column_id)
-    await access.check_assignee(
-        session, request, board.team_id, user, data.assignee_id, ["body", "assignee_id"]
-    )
+async def create_task(ctx: Context, column_id: uuid.UUID, data: TaskCreate) -> TaskRead:
+    column, board = await visible_column(ctx, column_id, "task.write")
+    session, user = ctx.session, ctx.user
+    await check_assignee(ctx, board.team_id, data.assignee_id, ["body", "assignee_id"])
     labels = await label_service.of_team_checked(
         session, board.team_id, data.label_ids, ["body", "label_ids"]
     )
-    cols = await repo.lock_columns(session, {column.id})
+    cols = await board_repo.lock_columns(session, {column.id})
     if not cols:
-        raise NotFound("Column not found.")
+        raise NotFound(COLUMN_NOT_FOUND)
     column = cols[0]
     current = dict(await repo.positions(session, column.id))
-    now = datetime.now(UTC)
     task = Task(
         title=data.title,
         description=data.description,
@@ -238,98 +123,84 @@ async def create_task(
         priority=data.priority,
         due_date=data.due_date,
         position=len(current),
-        completed_at=now if column.is_done else None,
+        completed_at=ctx.now() if column.is_done else None,
         version=1,
         created_by_id=user.id,
     )
     session.add(task)
     await session.flush()
     if data.position is not None and data.position < len(current):
-        new = ordering.insert_at(list(current), task.id, data.position)
-        await ordering.renumber(
-            session, Task, Task.position, new, {**current, task.id: len(current)}
+        task.position = await positions.make_room(
+            session, column.id, task.id, data.position, {**current, task.id: len(current)}
         )
-        task.position = new.index(task.id)
-    await _replace_labels(session, task.id, [label.id for label in labels])
+    label_ids = [label.id for label in labels]
+    await repo.replace_labels(session, task.id, label_ids)
     await session.flush()
     await session.refresh(task)
     await events.record_activity(
         session,
-        task_id=task.id,
-        team_id=task.team_id,
-        user_id=user.id,
+        task,
+        actor=user.id,
         action="created",
         changes={
             "title": {"from": None, "to": task.title},
             "column_id": {"from": None, "to": column.id},
         },
     )
-    await events.publish(
-        session,
-        events.TASK_CREATED,
-        task.id,
-        {
-            **_snapshot(task),
-            "user_id": user.id,
-            "position": task.position,
-            "label_ids": [label.id for label in labels],
-            "created_at": task.created_at,
-        },
-    )
+    await events.task_created(session, task, actor=user.id, label_ids=label_ids)
     if task.assignee_id is not None:
-        await events.publish(
-            session,
-            events.TASK_ASSIGNED,
-            task.id,
-            {
-                **_snapshot(task),
-                "user_id": user.id,
-                "previous_assignee_id": None,
-            },
-        )
-    if task.completed_at is not None:
-        await emit_completion(session, task, user.id, None, board_id=board.id)
-    return task
+        await events.task_assigned(session, task, actor=user.id, previous_assignee_id=None)
+    await completion.record(ctx, task, None)
+    return await read_task(ctx, task.id)
 
 
-async def task_detail(session: AsyncSession, task_id: uuid.UUID) -> dict[str, Any]:
-    read = await repo.read_one(session, task_id)
-    if read is None:
-        raise NotFound("Task not found.")
-    subtasks = list(
-        (
-            await session.execute(
-                select(Subtask)
-                .where(Subtask.task_id == task_id)
-                .order_by(Subtask.created_at, Subtask.id)
-            )
-        ).scalars()
+async def get_task(ctx: Context, task_id: uuid.UUID) -> TaskDetail:
+    task = await visible_task(ctx, task_id)
+    read = await read_task(ctx, task.id)
+    return TaskDetail(
+        **read.model_dump(),
+        subtasks=await subtask_repo.of_task(ctx.session, task.id),
+        attachments=await attachment_repo.of_task(ctx.session, task.id),
     )
-    attachments = list(
-        (
-            await session.execute(
-                select(TaskAttachment)
-                .where(TaskAttachment.task_id == task_id)
-                .order_by(TaskAttachment.created_at, TaskAttachment.id)
-            )
-        ).scalars()
-    )
-    return {**read.model_dump(), "subtasks": subtasks, "attachments": attachments}
+
+
+async def list_team_tasks(
+    ctx: Context, team_id: uuid.UUID, filters: TaskFilter, page: PageParams
+) -> tuple[list[TaskRead], str | None]:
+    """The team's tasks, newest first."""
+    await ctx.authorize(team_id, "board.read")
+    return await repo.page_of_team(ctx.session, team_id, filters, page)
+
+
+async def list_activity(
+    ctx: Context, task_id: uuid.UUID, page: PageParams
+) -> tuple[list[TaskActivity], str | None]:
+    """Who changed what on the task, and when; oldest first."""
+    task = await visible_task(ctx, task_id)
+    return await repo.activity_page(ctx.session, task.id, page)
 
 
 # --------------------------------------------------------------------------------- update
 
 
 async def update_task(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    task_id: uuid.UUID,
-    data: TaskUpdate,
-    if_match: str | None,
-) -> Task:
-    task, _ = await visible_task(session, request, user, task_id)
-    task = await _lock_task(session, task.id)
+    ctx: Context, task_id: uuid.UUID, data: TaskUpdate, if_match: str | None = None
+) -> TaskRead:
+    task = await _update(ctx, task_id, data, if_match)
+    return await read_task(ctx, task.id)
+
+
+async def set_labels(ctx: Context, task_id: uuid.UUID, data: TaskLabelsPut) -> TaskRead:
+    return await update_task(ctx, task_id, TaskUpdate(label_ids=data.label_ids))
+
+
+async def _update(ctx: Context, task_id: uuid.UUID, data: TaskUpdate, if_match: str | None) -> Task:
+    task = await visible_task(ctx, task_id, "task.write")
+    session = ctx.session
+    locked = await repo.lock(session, task.id)
+    if locked is None:
+        raise NotFound(TASK_NOT_FOUND)
+    task = locked
     check_if_match(if_match, task.version)
     changes = data.model_dump(exclude_unset=True)
     for field in ("title", "priority"):
@@ -340,9 +211,7 @@ async def update_task(
     if "label_ids" in changes and changes["label_ids"] is None:
         changes["label_ids"] = []
     if "assignee_id" in changes and changes["assignee_id"] != task.assignee_id:
-        await access.check_assignee(
-            session, request, task.team_id, user, changes["assignee_id"], ["body", "assignee_id"]
-        )
+        await check_assignee(ctx, task.team_id, changes["assignee_id"], ["body", "assignee_id"])
     diff: dict[str, dict[str, Any]] = {}
     for field in ("title", "description", "priority", "due_date", "assignee_id"):
         if field in changes and changes[field] != getattr(task, field):
@@ -355,317 +224,106 @@ async def update_task(
         before = await repo.label_ids(session, task.id)
         after = [label.id for label in labels]
         if set(before) != set(after):
-            await _replace_labels(session, task.id, after)
+            await repo.replace_labels(session, task.id, after)
             diff["label_ids"] = {"from": sorted(map(str, before)), "to": sorted(map(str, after))}
     if diff:
-        await _bump(session, task)
-        await _record_update(session, task, user.id, diff)
+        await touch(ctx, task)
+        await _record_update(ctx, task, diff)
     return task
 
 
-async def _bump(session: AsyncSession, task: Task) -> None:
-    task.version += 1
-    task.updated_at = datetime.now(UTC)
-    await session.flush()
-
-
-async def _record_update(
-    session: AsyncSession, task: Task, actor: uuid.UUID, diff: dict[str, dict[str, Any]]
-) -> None:
+async def _record_update(ctx: Context, task: Task, diff: dict[str, dict[str, Any]]) -> None:
+    session, actor = ctx.session, ctx.user.id
     assigned = diff.pop("assignee_id", None)
     if diff:
-        await events.record_activity(
-            session,
-            task_id=task.id,
-            team_id=task.team_id,
-            user_id=actor,
-            action="updated",
-            changes=diff,
-        )
-        await events.publish(
-            session,
-            events.TASK_UPDATED,
-            task.id,
-            {
-                **_snapshot(task),
-                "user_id": actor,
-                "changes": diff,
-                "version": task.version,
-            },
-        )
+        await events.record_activity(session, task, actor=actor, action="updated", changes=diff)
+        await events.task_updated(session, task, actor=actor, changes=diff)
     if assigned is not None:
         await events.record_activity(
-            session,
-            task_id=task.id,
-            team_id=task.team_id,
-            user_id=actor,
-            action="assigned",
-            changes={"assignee_id": assigned},
+            session, task, actor=actor, action="assigned", changes={"assignee_id": assigned}
         )
-        await events.publish(
-            session,
-            events.TASK_ASSIGNED,
-            task.id,
-            {
-                **_snapshot(task),
-                "user_id": actor,
-                "previous_assignee_id": assigned["from"],
-            },
+        await events.task_assigned(
+            session, task, actor=actor, previous_assignee_id=assigned["from"]
         )
-
-
-async def set_labels(
-    session: AsyncSession, request: Request, user: AuthUser, task_id: uuid.UUID, data: TaskLabelsPut
-) -> Task:
-    return await update_task(
-        session, request, user, task_id, TaskUpdate(label_ids=data.label_ids), None
-    )
-
-
-# ----------------------------------------------------------------------------------- move
-
-
-async def move_task(
-    session: AsyncSession, request: Request, user: AuthUser, task_id: uuid.UUID, data: TaskMove
-) -> Task:
-    task, _ = await visible_task(session, request, user, task_id)
-    target = await board_repo.get_column(session, data.column_id)
-    if target is None or target.board_id != task.board_id:
-        raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
-
-    async def work(fresh: Task, cols: dict[uuid.UUID, Column]) -> Task:
-        src, dst = cols[fresh.column_id], cols[target.id]
-        from_pos = fresh.position
-        if src.id == dst.id:
-            current = dict(await repo.positions(session, src.id))
-            new = ordering.insert_at(list(current), fresh.id, data.position)
-            new_pos = new.index(fresh.id)
-            if new_pos == from_pos and sorted(current.values()) == list(range(len(current))):
-                return fresh  # nothing moves
-            await ordering.renumber(
-                session, Task, Task.position, new, {**current, fresh.id: new_pos}
-            )
-        else:
-            src_now = dict(await repo.positions(session, src.id))
-            left = [i for i in src_now if i != fresh.id]
-            await ordering.renumber(session, Task, Task.position, left, src_now)
-            current = dict(await repo.positions(session, dst.id))
-            new = ordering.insert_at(list(current), fresh.id, data.position)
-            new_pos = new.index(fresh.id)
-            await ordering.renumber(
-                session, Task, Task.position, new, {**current, fresh.id: new_pos}
-            )
-        before_done = fresh.completed_at
-        fresh.column_id = dst.id
-        fresh.position = new_pos
-        if dst.is_done and not src.is_done:
-            fresh.completed_at = datetime.now(UTC)
-        elif src.is_done and not dst.is_done:
-            fresh.completed_at = None
-        await _bump(session, fresh)
-        await events.record_activity(
-            session,
-            task_id=fresh.id,
-            team_id=fresh.team_id,
-            user_id=user.id,
-            action="moved",
-            changes={
-                "column_id": {"from": src.id, "to": dst.id},
-                "position": {"from": from_pos, "to": new_pos},
-            },
-        )
-        await events.publish(
-            session,
-            events.TASK_MOVED,
-            fresh.id,
-            {
-                **_snapshot(fresh),
-                "user_id": user.id,
-                "from_column_id": src.id,
-                "to_column_id": dst.id,
-                "from_position": from_pos,
-                "position": new_pos,
-                "is_completed": fresh.completed_at is not None,
-            },
-        )
-        await emit_completion(session, fresh, user.id, before_done, board_id=fresh.board_id)
-        return fresh
-
-    return await _under_column_locks(session, task, {target.id}, work)
 
 
 # --------------------------------------------------------------------------------- delete
 
 
-async def delete_task(
-    session: AsyncSession, request: Request, user: AuthUser, task_id: uuid.UUID
-) -> None:
-    task, _ = await visible_task(session, request, user, task_id)
+async def delete_task(ctx: Context, task_id: uuid.UUID) -> None:
+    task = await visible_task(ctx, task_id, "task.write")
+    session = ctx.session
 
     async def work(fresh: Task, cols: dict[uuid.UUID, Column]) -> None:
         del cols
-        snapshot = _snapshot(fresh)
+        snapshot = events.snapshot(fresh)
         completed_at = fresh.completed_at
-        await session.execute(
-            sql_delete(Task).where(Task.id == fresh.id).execution_options(synchronize_session=False)
-        )
-        session.expunge(fresh)
-        current = dict(await repo.positions(session, fresh.column_id))
-        await ordering.renumber(session, Task, Task.position, list(current), current)
-        await events.publish(
-            session,
-            events.TASK_DELETED,
-            fresh.id,
-            {
-                **snapshot,
-                "user_id": user.id,
-                "completed_at": completed_at,
-                "deleted_at": datetime.now(UTC),
-            },
+        await repo.delete_task(session, fresh)
+        await positions.close_gap(session, fresh.column_id)
+        await events.task_deleted(
+            session, snapshot, actor=ctx.user.id, completed_at=completed_at, deleted_at=ctx.now()
         )
 
-    await _under_column_locks(session, task, set(), work)
+    await positions.under_column_locks(session, task, set(), work)
 
 
-# ------------------------------------------------------------------------------- subtasks
+# ---------------------------------------------------------------- what other contexts tell us
 
 
-async def add_subtask(
-    session: AsyncSession, request: Request, user: AuthUser, task_id: uuid.UUID, data: SubtaskCreate
-) -> Subtask:
-    task, _ = await visible_task(session, request, user, task_id)
-    sub = Subtask(task_id=task.id, title=data.title, is_completed=data.is_completed)
-    session.add(sub)
+async def unassign_member(
+    ctx: Context, team_id: uuid.UUID, member_id: uuid.UUID, actor: uuid.UUID | None
+) -> list[Task]:
+    """``member_id`` left the team (``teams.member.removed``, by ``actor``): their open tasks
+    there lose their assignee, each with a history row and ``tasks.task.assigned`` to null."""
+    session, now = ctx.session, ctx.now()
+    tasks = await repo.open_of_assignee(session, team_id, member_id)
+    for task in tasks:
+        task.assignee_id = None
+        task.version += 1
+        task.updated_at = now
     await session.flush()
-    await session.refresh(sub)
-    await events.record_activity(
-        session,
-        task_id=task.id,
-        team_id=task.team_id,
-        user_id=user.id,
-        action="subtask_added",
-        changes={
-            "subtask_id": {"from": None, "to": sub.id},
-            "title": {"from": None, "to": sub.title},
-        },
-    )
-    return sub
-
-
-async def visible_subtask(
-    session: AsyncSession, request: Request, user: AuthUser, subtask_id: uuid.UUID
-) -> tuple[Subtask, Task]:
-    row = (
-        await session.execute(
-            select(Subtask, Task)
-            .join(Task, Task.id == Subtask.task_id)
-            .where(Subtask.id == subtask_id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound("Subtask not found.")
-    await access.authorize(session, request, row[1].team_id, user)
-    return row[0], row[1]
-
-
-async def update_subtask(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    subtask_id: uuid.UUID,
-    data: SubtaskUpdate,
-) -> Subtask:
-    sub, task = await visible_subtask(session, request, user, subtask_id)
-    changes = data.model_dump(exclude_unset=True)
-    diff: dict[str, dict[str, Any]] = {}
-    for field in ("title", "is_completed"):
-        if field in changes:
-            if changes[field] is None:
-                raise Invalid(f"`{field}` cannot be null.", loc=["body", field])
-            if changes[field] != getattr(sub, field):
-                diff[field] = {"from": getattr(sub, field), "to": changes[field]}
-                setattr(sub, field, changes[field])
-    if diff:
-        sub.updated_at = datetime.now(UTC)
-        await session.flush()
+    for task in tasks:
         await events.record_activity(
             session,
-            task_id=task.id,
-            team_id=task.team_id,
-            user_id=user.id,
-            action="subtask_updated",
-            changes={"subtask_id": {"from": sub.id, "to": sub.id}, **diff},
+            task,
+            actor=actor,
+            action="unassigned",
+            changes={
+                "assignee_id": {"from": member_id, "to": None},
+                "reason": {"from": None, "to": "member_removed"},
+            },
         )
-    return sub
+        await events.task_assigned(
+            session, task, actor=actor, previous_assignee_id=member_id, reason="member_removed"
+        )
+    return tasks
 
 
-async def delete_subtask(
-    session: AsyncSession, request: Request, user: AuthUser, subtask_id: uuid.UUID
-) -> None:
-    sub, task = await visible_subtask(session, request, user, subtask_id)
-    await session.delete(sub)
-    await session.flush()
+async def record_focus(
+    ctx: Context,
+    task_id: uuid.UUID,
+    *,
+    team_id: uuid.UUID | None,
+    user_id: uuid.UUID,
+    minutes: int,
+    session_id: Any,
+    ended_at: Any,
+) -> bool:
+    """A focus session on the task ended (``focus.session.ended``): its minutes show on the
+    task's history. Focus does not know tasks, so a deleted task or one of another team than
+    the session's is ignored (False)."""
+    task = await repo.get(ctx.session, task_id)
+    if task is None or (team_id is not None and task.team_id != team_id):
+        return False
     await events.record_activity(
-        session,
-        task_id=task.id,
-        team_id=task.team_id,
-        user_id=user.id,
-        action="subtask_deleted",
+        ctx.session,
+        task,
+        actor=user_id,
+        action="focused",
         changes={
-            "subtask_id": {"from": sub.id, "to": None},
-            "title": {"from": sub.title, "to": None},
+            "focus_minutes": {"from": None, "to": minutes},
+            "session_id": {"from": None, "to": session_id},
+            "ended_at": {"from": None, "to": ended_at},
         },
     )
-
-
-# ---------------------------------------------------------------------------- attachments
-
-
-async def add_attachment(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    task_id: uuid.UUID,
-    data: AttachmentCreate,
-) -> TaskAttachment:
-    task, _ = await visible_task(session, request, user, task_id)
-    att = TaskAttachment(
-        task_id=task.id, file_url=data.file_url, filename=data.filename, uploaded_by_id=user.id
-    )
-    session.add(att)
-    await session.flush()
-    await session.refresh(att)
-    await events.record_activity(
-        session,
-        task_id=task.id,
-        team_id=task.team_id,
-        user_id=user.id,
-        action="attachment_added",
-        changes={"filename": {"from": None, "to": att.filename}},
-    )
-    return att
-
-
-async def delete_attachment(
-    session: AsyncSession,
-    request: Request,
-    user: AuthUser,
-    task_id: uuid.UUID,
-    attachment_id: uuid.UUID,
-) -> None:
-    task, member = await visible_task(session, request, user, task_id)
-    att = await session.get(TaskAttachment, attachment_id)
-    if att is None or att.task_id != task.id:
-        raise NotFound("Attachment not found.")
-    if att.uploaded_by_id != user.id and not access.is_admin(member):
-        raise Forbidden("Only the uploader or a team admin may remove an attachment.")
-    await session.delete(att)
-    await session.flush()
-    await events.record_activity(
-        session,
-        task_id=task.id,
-        team_id=task.team_id,
-        user_id=user.id,
-        action="attachment_removed",
-        changes={"filename": {"from": att.filename, "to": None}},
-    )
+    return True

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
-from vc_common.auth import CurrentUser
+from fastapi import APIRouter, Depends, Request, Response, status
+from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
 from vc_common.pagination import Page, PageDep
-from vc_common.uow import SessionDep
 
 from teams.teams import service
 from teams.teams.schemas import (
@@ -41,52 +40,49 @@ def _team(view: service.TeamView) -> TeamRead:
     )
 
 
-def _identity(request: Request) -> IdentityClient:
+async def _identity(request: Request) -> IdentityClient:
     client: IdentityClient = request.app.state.identity
     return client
 
 
+IdentityDep = Annotated[IdentityClient, Depends(_identity)]
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TeamRead)
-async def create_team(
-    body: TeamCreate, session: SessionDep, user: CurrentUser, response: Response
-) -> TeamRead:
-    view = await service.create_team(session, user, body)
+async def create_team(body: TeamCreate, ctx: ContextDep, response: Response) -> TeamRead:
+    view = await service.create_team(ctx, body)
     response.headers["Location"] = f"/api/v1/teams/{view.team.id}"
     return _team(view)
 
 
 @router.get("", response_model=Page[TeamRead])
-async def list_teams(session: SessionDep, user: CurrentUser, page: PageDep) -> Page[TeamRead]:
+async def list_teams(ctx: ContextDep, page: PageDep) -> Page[TeamRead]:
     """The caller's teams, each with the caller's role (``my_role``)."""
-    rows, cursor = await service.list_my_teams(session, user, page)
+    rows, cursor = await service.list_my_teams(ctx, page)
     return Page[TeamRead](
         items=[TeamRead.model_validate(r, from_attributes=True) for r in rows], next_cursor=cursor
     )
 
 
 @router.get("/{team_id}", response_model=TeamRead)
-async def get_team(team_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> TeamRead:
-    return _team(await service.get_team(session, team_id, user))
+async def get_team(team_id: uuid.UUID, ctx: ContextDep) -> TeamRead:
+    return _team(await service.get_team(ctx, team_id))
 
 
 @router.patch("/{team_id}", response_model=TeamRead)
-async def update_team(
-    team_id: uuid.UUID, body: TeamUpdate, session: SessionDep, user: CurrentUser
-) -> TeamRead:
-    return _team(await service.update_team(session, team_id, user, body))
+async def update_team(team_id: uuid.UUID, body: TeamUpdate, ctx: ContextDep) -> TeamRead:
+    return _team(await service.update_team(ctx, team_id, body))
 
 
 @router.delete("/{team_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_team(team_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> Response:
-    await service.delete_team(session, team_id, user)
+async def delete_team(team_id: uuid.UUID, ctx: ContextDep) -> Response:
+    await service.delete_team(ctx, team_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{team_id}/members", response_model=Page[MemberRead])
-async def list_members(
-    team_id: uuid.UUID, session: SessionDep, user: CurrentUser, page: PageDep
-) -> Page[MemberRead]:
-    rows, cursor = await service.list_members(session, team_id, user, page)
+async def list_members(team_id: uuid.UUID, ctx: ContextDep, page: PageDep) -> Page[MemberRead]:
+    rows, cursor = await service.list_members(ctx, team_id, page)
     return Page[MemberRead](items=[MemberRead.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -94,21 +90,18 @@ async def list_members(
 async def add_member(
     team_id: uuid.UUID,
     body: MemberCreate,
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
+    ctx: ContextDep,
+    identity: IdentityDep,
     response: Response,
 ) -> MemberRead:
-    member = await service.add_member(session, _identity(request), team_id, user, body)
+    member = await service.add_member(ctx, identity, team_id, body)
     response.headers["Location"] = f"/api/v1/teams/{team_id}/members/{member.user_id}"
     return MemberRead.model_validate(member)
 
 
 @router.get("/{team_id}/members/{user_id}", response_model=MemberRead)
-async def get_member(
-    team_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, user: CurrentUser
-) -> MemberRead:
-    return MemberRead.model_validate(await service.get_member(session, team_id, user_id, user))
+async def get_member(team_id: uuid.UUID, user_id: uuid.UUID, ctx: ContextDep) -> MemberRead:
+    return MemberRead.model_validate(await service.get_member(ctx, team_id, user_id))
 
 
 @router.patch("/{team_id}/members/{user_id}", response_model=MemberRead)
@@ -116,33 +109,28 @@ async def change_member_role(
     team_id: uuid.UUID,
     user_id: uuid.UUID,
     body: MemberUpdate,
-    session: SessionDep,
-    user: CurrentUser,
+    ctx: ContextDep,
 ) -> MemberRead:
-    member = await service.change_role(session, team_id, user_id, user, body.role)
+    member = await service.change_role(ctx, team_id, user_id, body.role)
     return MemberRead.model_validate(member)
 
 
 @router.delete("/{team_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(
-    team_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, user: CurrentUser
-) -> Response:
+async def remove_member(team_id: uuid.UUID, user_id: uuid.UUID, ctx: ContextDep) -> Response:
     """Admins remove members (an owner only by an owner); any member may remove themself."""
-    await service.remove_member(session, team_id, user_id, user)
+    await service.remove_member(ctx, team_id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{team_id}/transfer-ownership", response_model=TeamRead)
 async def transfer_ownership(
-    team_id: uuid.UUID, body: TransferOwnership, session: SessionDep, user: CurrentUser
+    team_id: uuid.UUID, body: TransferOwnership, ctx: ContextDep
 ) -> TeamRead:
-    return _team(await service.transfer_ownership(session, team_id, user, body.user_id))
+    return _team(await service.transfer_ownership(ctx, team_id, body.user_id))
 
 
 @internal_router.get("/{team_id}/members/{user_id}", response_model=InternalMembership)
-async def internal_get_membership(
-    team_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, user: CurrentUser
-) -> Any:
+async def internal_get_membership(team_id: uuid.UUID, user_id: uuid.UUID, ctx: ContextDep) -> Any:
     """Not routed by the gateway: other services' membership read-through."""
-    row = await service.internal_membership(session, team_id, user_id, user)
+    row = await service.internal_membership(ctx, team_id, user_id)
     return InternalMembership.model_validate(row, from_attributes=True)

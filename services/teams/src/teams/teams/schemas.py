@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from vc_common.membership import Role
+from teams_client import Role
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -68,7 +68,7 @@ class TransferOwnership(BaseModel):
 
 
 class InternalMembership(BaseModel):
-    """The internal read-through answer (vc_common.membership.TeamsClient)."""
+    """The internal read-through answer (``teams_client.TeamsClient``)."""
 
     team_id: uuid.UUID
     user_id: uuid.UUID

@@ -1,10 +1,11 @@
 """Every rule about teams and memberships.
 
-Who may do what comes from ``vc_common.membership.PERMISSIONS`` (the contract's matrix), and on
-top of it the rules only teams has: an admin cannot touch an owner (nor make one), the last
-owner can neither leave nor be demoted, outsiders get 404. Every change of a team's members
-locks the team row first (``SELECT ... FOR UPDATE``), so concurrent demotions or departures of
-the last owners are serialized and the owner count each one checks is true.
+Who may do what comes from ``teams.permissions`` (the contract's matrix), checked by
+``ctx.authorize``, and on top of it the rules only teams has: an admin cannot touch an owner
+(nor make one), the last owner can neither leave nor be demoted, outsiders get 404. Every change
+of a team's members locks the team row first (``SELECT ... FOR UPDATE``), so concurrent
+demotions or departures of the last owners are serialized and the owner count each one checks
+is true.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.auth import AuthUser
-from vc_common.errors import Conflict, Forbidden, Invalid, NotFound
-from vc_common.membership import Action, Role, can
+from teams_client import Role
+from vc_common.context import Context
+from vc_common.errors import Conflict, Invalid, NotFound
 from vc_common.pagination import PageParams
 
-from teams.teams import events, repository
+from teams import events
+from teams.teams import repository
 from teams.teams.models import Team, TeamMembership
 from teams.teams.schemas import MemberCreate, TeamCreate, TeamUpdate
 from teams.users.client import IdentityClient
@@ -35,27 +37,22 @@ class TeamView:
 
 
 async def _access(
-    session: AsyncSession, team_id: uuid.UUID, user: AuthUser, *, lock: bool = False
-) -> tuple[Team, TeamMembership]:
-    """The team and the caller's membership; 404 when either is missing (never leak a team)."""
-    team = await repository.get_team(session, team_id, lock=lock)
+    ctx: Context, team_id: uuid.UUID, action: str, *, lock: bool = False
+) -> tuple[Team, Role]:
+    """The team (locked when asked) and the caller's role, if the caller may do ``action``;
+    404 when the team is missing or the caller is not a member (never leak a team)."""
+    team = await repository.get_team(ctx.session, team_id, lock=lock)
     if team is None:
         raise NotFound(TEAM_NOT_FOUND)
-    me = await repository.get_membership(session, team_id, user.id)
-    if me is None:
-        raise NotFound(TEAM_NOT_FOUND)
-    return team, me
-
-
-def _require(me: TeamMembership, action: Action, detail: str) -> None:
-    if not can(me.role, action):
-        raise Forbidden(detail)
+    me = await ctx.authorize(team_id, action, not_found=TEAM_NOT_FOUND)
+    return team, Role(me.role)
 
 
 # ---------------------------------------------------------------------------- teams
 
 
-async def create_team(session: AsyncSession, user: AuthUser, data: TeamCreate) -> TeamView:
+async def create_team(ctx: Context, data: TeamCreate) -> TeamView:
+    session, user = ctx.session, ctx.user
     team = Team(name=data.name, description=data.description, owner_id=user.id, member_seq=1)
     session.add(team)
     await session.flush()
@@ -67,22 +64,18 @@ async def create_team(session: AsyncSession, user: AuthUser, data: TeamCreate) -
     return TeamView(team, Role.OWNER)
 
 
-async def list_my_teams(
-    session: AsyncSession, user: AuthUser, params: PageParams
-) -> tuple[list[Any], str | None]:
-    return await repository.list_my_teams(session, user.id, params)
+async def list_my_teams(ctx: Context, params: PageParams) -> tuple[list[Any], str | None]:
+    return await repository.list_my_teams(ctx.session, ctx.user.id, params)
 
 
-async def get_team(session: AsyncSession, team_id: uuid.UUID, user: AuthUser) -> TeamView:
-    team, me = await _access(session, team_id, user)
-    return TeamView(team, Role(me.role))
+async def get_team(ctx: Context, team_id: uuid.UUID) -> TeamView:
+    team, role = await _access(ctx, team_id, "team.read")
+    return TeamView(team, role)
 
 
-async def update_team(
-    session: AsyncSession, team_id: uuid.UUID, user: AuthUser, data: TeamUpdate
-) -> TeamView:
-    team, me = await _access(session, team_id, user, lock=True)
-    _require(me, Action.UPDATE_TEAM, "Only an admin or an owner can change the team.")
+async def update_team(ctx: Context, team_id: uuid.UUID, data: TeamUpdate) -> TeamView:
+    session, user = ctx.session, ctx.user
+    team, role = await _access(ctx, team_id, "team.update", lock=True)
     changes = data.model_dump(exclude_unset=True)
     if "name" in changes and changes["name"] is None:
         raise Invalid("The name cannot be null.", loc=["body", "name"])
@@ -94,12 +87,12 @@ async def update_team(
     if changed:
         await session.flush()
         await events.team_updated(session, team, user.id, changed)
-    return TeamView(team, Role(me.role))
+    return TeamView(team, role)
 
 
-async def delete_team(session: AsyncSession, team_id: uuid.UUID, user: AuthUser) -> None:
-    team, me = await _access(session, team_id, user, lock=True)
-    _require(me, Action.DELETE_TEAM, "Only an owner can delete the team.")
+async def delete_team(ctx: Context, team_id: uuid.UUID) -> None:
+    session, user = ctx.session, ctx.user
+    team, _ = await _access(ctx, team_id, "team.delete", lock=True)
     members = await repository.member_ids(session, team_id)
     await events.team_deleted(session, team, user.id, members)
     await repository.delete_team(session, team_id)
@@ -109,33 +102,27 @@ async def delete_team(session: AsyncSession, team_id: uuid.UUID, user: AuthUser)
 
 
 async def list_members(
-    session: AsyncSession, team_id: uuid.UUID, user: AuthUser, params: PageParams
+    ctx: Context, team_id: uuid.UUID, params: PageParams
 ) -> tuple[list[Any], str | None]:
-    await _access(session, team_id, user)
-    return await repository.list_members(session, team_id, params)
+    await _access(ctx, team_id, "team.read")
+    return await repository.list_members(ctx.session, team_id, params)
 
 
-async def get_member(
-    session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID, user: AuthUser
-) -> TeamMembership:
-    await _access(session, team_id, user)
-    member = await repository.get_membership(session, team_id, user_id)
+async def get_member(ctx: Context, team_id: uuid.UUID, user_id: uuid.UUID) -> TeamMembership:
+    await _access(ctx, team_id, "team.read")
+    member = await repository.get_membership(ctx.session, team_id, user_id)
     if member is None:
         raise NotFound("This user is not a member of the team.")
     return member
 
 
 async def add_member(
-    session: AsyncSession,
-    identity: IdentityClient,
-    team_id: uuid.UUID,
-    user: AuthUser,
-    data: MemberCreate,
+    ctx: Context, identity: IdentityClient, team_id: uuid.UUID, data: MemberCreate
 ) -> TeamMembership:
-    _team, me = await _access(session, team_id, user, lock=True)
-    _require(me, Action.MANAGE_MEMBERS, "Only an admin or an owner can add members.")
+    session, user = ctx.session, ctx.user
+    await _access(ctx, team_id, "members.manage", lock=True)
     if data.role == Role.OWNER:
-        _require(me, Action.MANAGE_OWNERS, "Only an owner can make another owner.")
+        await ctx.authorize(team_id, "owners.manage")
     if await repository.get_membership(session, team_id, data.user_id) is not None:
         raise Conflict("This user is already a member of the team.")
     await require_joinable_user(session, identity, data.user_id, token=user.token)
@@ -163,15 +150,15 @@ async def _hand_over_owner_id(
 
 
 async def change_role(
-    session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID, user: AuthUser, role: Role
+    ctx: Context, team_id: uuid.UUID, user_id: uuid.UUID, role: Role
 ) -> TeamMembership:
-    team, me = await _access(session, team_id, user, lock=True)
-    _require(me, Action.MANAGE_MEMBERS, "Only an admin or an owner can change roles.")
+    session, user = ctx.session, ctx.user
+    team, _ = await _access(ctx, team_id, "members.manage", lock=True)
     target = await repository.get_membership(session, team_id, user_id)
     if target is None:
         raise NotFound("This user is not a member of the team.")
     if Role.OWNER in (Role(target.role), role):
-        _require(me, Action.MANAGE_OWNERS, "Only an owner can change an owner or make one.")
+        await ctx.authorize(team_id, "owners.manage")
     previous = Role(target.role)
     if previous == role:
         return target
@@ -186,17 +173,16 @@ async def change_role(
     return target
 
 
-async def remove_member(
-    session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID, user: AuthUser
-) -> None:
-    team, me = await _access(session, team_id, user, lock=True)
+async def remove_member(ctx: Context, team_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    session, user = ctx.session, ctx.user
+    leaving = user_id == user.id  # leaving is open to every member
+    team, _ = await _access(ctx, team_id, "team.read" if leaving else "members.manage", lock=True)
     target = await repository.get_membership(session, team_id, user_id)
-    if user_id != user.id:  # removing someone else; leaving is open to every member
-        _require(me, Action.MANAGE_MEMBERS, "Only an admin or an owner can remove members.")
+    if not leaving:
         if target is None:
             raise NotFound("This user is not a member of the team.")
         if target.role == Role.OWNER:
-            _require(me, Action.MANAGE_OWNERS, "Only an owner can remove an owner.")
+            await ctx.authorize(team_id, "owners.manage")
     assert target is not None  # the caller is a member (checked by _access)
     if target.role == Role.OWNER and await repository.count_owners(session, team_id) <= 1:
         raise Conflict("The last owner cannot leave; transfer ownership or delete the team.")
@@ -207,12 +193,12 @@ async def remove_member(
         await _hand_over_owner_id(session, team, user_id, user.id)
 
 
-async def transfer_ownership(
-    session: AsyncSession, team_id: uuid.UUID, user: AuthUser, new_owner: uuid.UUID
-) -> TeamView:
+async def transfer_ownership(ctx: Context, team_id: uuid.UUID, new_owner: uuid.UUID) -> TeamView:
     """The new owner becomes ``owner`` and ``Team.owner_id``; the caller steps down to admin."""
-    team, me = await _access(session, team_id, user, lock=True)
-    _require(me, Action.TRANSFER_OWNERSHIP, "Only an owner can transfer ownership.")
+    session, user = ctx.session, ctx.user
+    team, _ = await _access(ctx, team_id, "ownership.transfer", lock=True)
+    me = await repository.get_membership(session, team_id, user.id)
+    assert me is not None  # authorized as an owner just now
     if new_owner == user.id:
         raise Invalid("You are already an owner of this team.", loc=["body", "user_id"])
     target = await repository.get_membership(session, team_id, new_owner)
@@ -234,16 +220,12 @@ async def transfer_ownership(
     return TeamView(team, Role.ADMIN)
 
 
-async def internal_membership(
-    session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID, caller: AuthUser
-) -> Any:
+async def internal_membership(ctx: Context, team_id: uuid.UUID, user_id: uuid.UUID) -> Any:
     """For other services' read-through: ``user_id``'s role and the team's seq. Answered only to
     that user or to a member of the team (as the public members list would); 404 otherwise."""
-    if (
-        caller.id != user_id
-        and await repository.get_membership(session, team_id, caller.id) is None
-    ):
-        raise NotFound(TEAM_NOT_FOUND)
+    session = ctx.session
+    if ctx.user.id != user_id:
+        await ctx.authorize(team_id, "team.read", not_found=TEAM_NOT_FOUND)
     row = await repository.get_membership_with_seq(session, team_id, user_id)
     if row is None:
         raise NotFound("Not a member of this team.")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.context import Context
 from vc_common.events.envelope import CloudEvent
 
 from teams.users import repository
@@ -25,7 +26,8 @@ ACTIVE_BY_TYPE: dict[str, bool | None] = {
 
 def register(consumer: Consumer) -> None:
     @consumer.on(*ACTIVE_BY_TYPE)
-    async def on_identity_user(session: AsyncSession, event: CloudEvent) -> None:
+    async def on_identity_user(ctx: Context, event: CloudEvent) -> None:
+        session = ctx.session
         data = event.data
         user_id = uuid.UUID(str(data.get("user_id") or event.subject))
         username = data.get("username")

@@ -1,0 +1,256 @@
+"""What every bench shares: figures beside their anchors, targets with "met"/"missed", exit codes.
+
+A figure on this machine means little alone (2 cores shared with other work: the same code runs
+2x faster on a calm minute than on a busy one). So every bench measures an *anchor* in the same
+run, on the same machine, doing the same work with the least code that can do it (a bare FastAPI
++ asyncpg app, a raw nats-py JetStream publisher, ...), and prints the ratio beside the absolute
+figure. A target is either absolute (``>= 8000 events/s``) or a ratio (``>= 0.7 of the anchor``);
+both are printed with their verdict.
+
+::
+
+    report = Report("events")
+    report.figure("nats raw publish+pull", 21000, "events/s")           # an anchor
+    report.target("nats end to end", 9000, ">=", 8000, "events/s",
+                  anchor=("nats raw publish+pull", 21000))              # absolute target
+    report.ratio_target("nats e2e / raw", 9000, 21000, ">=", 0.5)       # ratio target
+    return report.finish()                                              # 0 all met, 1 a miss
+
+``python -m bench`` collects every bench's :class:`Report` (:data:`REPORTS`) and prints one
+summary; it exits non-zero when any target was missed or any bench failed. ``--quick`` sets
+:data:`QUICK`: benches shrink their counts and durations (figures are then only a smoke check).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: set by ``python -m bench --quick`` (or ``BENCH_QUICK=1``): small counts, short phases
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+
+#: every Report finished in this process, in order (``python -m bench`` prints the summary)
+REPORTS: list[Report] = []
+
+_OPS = {
+    ">=": lambda v, t: v >= t,
+    ">": lambda v, t: v > t,
+    "<=": lambda v, t: v <= t,
+    "<": lambda v, t: v < t,
+}
+
+
+def quick(full: float, small: float) -> float:
+    """``small`` in quick mode, else ``full``."""
+    return small if QUICK else full
+
+
+def ratio(value: float, anchor: float) -> float:
+    """``value / anchor``; NaN when either is missing or the anchor is zero."""
+    if not anchor or math.isnan(anchor) or math.isnan(value):
+        return float("nan")
+    return value / anchor
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def gateway_url() -> str:
+    """Where a running platform's gateway listens: ``GATEWAY_URL``, else the port ``make run``
+    uses (platform.toml's gateway port, moved by ``PORT_BASE`` / ``GATEWAY_PORT`` like
+    ``make run`` moves it): never a hard-wired 8000."""
+    url = os.environ.get("GATEWAY_URL")
+    if url:
+        return url.rstrip("/")
+    try:
+        from vc_devrun.config import find_config, load_config
+
+        config = load_config(find_config(start=Path(__file__).resolve().parent))
+        if config.gateway is not None:
+            return f"http://127.0.0.1:{config.gateway.port}"
+    except Exception:
+        pass
+    return (
+        f"http://127.0.0.1:{os.environ.get('PORT_BASE') or os.environ.get('GATEWAY_PORT') or 8000}"
+    )
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    anchor: tuple[str, float] | None = None
+
+    @property
+    def ratio(self) -> float:
+        return ratio(self.value, self.anchor[1]) if self.anchor else float("nan")
+
+    def line(self) -> str:
+        text = f"{self.name:<44} {_num(self.value):>10} {self.unit}"
+        if self.anchor:
+            text += f"   anchor {self.anchor[0]}: {_num(self.anchor[1])}  ratio {self.ratio:.2f}"
+        return text
+
+
+@dataclass
+class Target:
+    name: str
+    value: float
+    op: str
+    threshold: float
+    unit: str
+    anchor: tuple[str, float] | None = None
+    note: str = ""
+
+    @property
+    def met(self) -> bool:
+        if math.isnan(self.value):
+            return False
+        return bool(_OPS[self.op](self.value, self.threshold))
+
+    @property
+    def verdict(self) -> str:
+        return "met" if self.met else "missed"
+
+    @property
+    def margin(self) -> float:
+        """How far from the threshold, as a fraction of it (+: on the good side)."""
+        if not self.threshold or math.isnan(self.value):
+            return float("nan")
+        d = (self.value - self.threshold) / abs(self.threshold)
+        return d if self.op in (">=", ">") else -d
+
+    def line(self) -> str:
+        text = (
+            f"{self.name:<44} {_num(self.value):>10} {self.unit:<9} target {self.op} "
+            f"{_num(self.threshold)}: {self.verdict}"
+        )
+        if not math.isnan(self.margin):
+            text += f" ({self.margin:+.0%})"
+        if self.anchor:
+            text += f"   anchor {self.anchor[0]}: {_num(self.anchor[1])}"
+            r = ratio(self.value, self.anchor[1])
+            if self.unit != "x" and not math.isnan(r):
+                text += f", ratio {r:.2f}"
+        if self.note:
+            text += f"   [{self.note}]"
+        return text
+
+
+def _num(v: float) -> str:
+    if math.isnan(v):
+        return "n/a"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+@dataclass
+class Report:
+    """One bench's figures and targets."""
+
+    bench: str
+    figures: list[Figure] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    load_at_start: str = field(default_factory=loadavg)
+    started: float = field(default_factory=time.perf_counter)
+
+    def figure(
+        self, name: str, value: float, unit: str, *, anchor: tuple[str, float] | None = None
+    ) -> Figure:
+        f = Figure(name, float(value), unit, anchor)
+        self.figures.append(f)
+        return f
+
+    def target(
+        self,
+        name: str,
+        value: float,
+        op: str,
+        threshold: float,
+        unit: str,
+        *,
+        anchor: tuple[str, float] | None = None,
+        note: str = "",
+    ) -> Target:
+        if op not in _OPS:
+            raise ValueError(f"unknown comparison {op!r}")
+        t = Target(name, float(value), op, float(threshold), unit, anchor, note)
+        self.targets.append(t)
+        return t
+
+    def ratio_target(
+        self,
+        name: str,
+        value: float,
+        anchor_value: float,
+        op: str,
+        threshold: float,
+        *,
+        anchor_name: str = "anchor",
+        note: str = "",
+    ) -> Target:
+        """A target on ``value / anchor_value`` (the figure that does not depend on load)."""
+        return self.target(
+            name,
+            ratio(value, anchor_value),
+            op,
+            threshold,
+            "x",
+            anchor=(anchor_name, float(anchor_value)),
+            note=note,
+        )
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    @property
+    def missed(self) -> list[Target]:
+        return [t for t in self.targets if not t.met]
+
+    def render(self) -> str:
+        lines = [f"-- {self.bench} (load average at start {self.load_at_start}, now {loadavg()})"]
+        lines += ["   " + f.line() for f in self.figures]
+        lines += ["   " + t.line() for t in self.targets]
+        lines += ["   note: " + n for n in self.notes]
+        return "\n".join(lines)
+
+    def finish(self) -> int:
+        """Print the report, register it for the summary; 0 when every target was met."""
+        print(self.render(), flush=True)
+        REPORTS.append(self)
+        return 1 if self.missed else 0
+
+
+def summary(reports: list[Report], failed: list[str]) -> tuple[str, int]:
+    """The closing table of ``python -m bench`` and its exit code (non-zero: a target missed
+    or a bench failed)."""
+    lines = ["", "== summary (every target, met or missed)"]
+    total = met = 0
+    for r in reports:
+        for t in r.targets:
+            total += 1
+            met += t.met
+            lines.append(f"   [{r.bench}] {t.line()}")
+    missing = {r.bench for r in reports if r.missed}
+    for name in failed:
+        why = (
+            "targets missed (above)"
+            if name in missing
+            else "failed: did not finish or exited non-zero"
+        )
+        lines.append(f"   [{name}] {why}")
+    lines.append(f"== {met}/{total} targets met; {len(failed)} bench(es) failed")
+    code = 0 if met == total and not failed else 1
+    return "\n".join(lines), code

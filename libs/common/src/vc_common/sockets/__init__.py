@@ -1,0 +1,1 @@
+"""What every WebSocket service does the same way: fan-out between replicas, the token guard."""

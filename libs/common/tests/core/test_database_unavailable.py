@@ -1,0 +1,55 @@
+"""A database that is down or restarting is a 503 with ``Retry-After``, never a 500: the chaos
+run (tests/chaos) saw every service answer 500 "internal-error" with a logged traceback for the
+seconds PostgreSQL took to come back."""
+
+from __future__ import annotations
+
+import asyncpg
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from vc_common.errors import PROBLEM_JSON, install_error_handlers
+from vc_common.ports import free_port
+
+
+def app_with(port: int) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/down")
+    async def down() -> None:
+        # nothing listens there: what a service sees while PostgreSQL is dead
+        engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    @app.get("/starting")
+    async def starting() -> None:
+        try:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        except asyncpg.PostgresError as exc:
+            raise RuntimeError("while loading the board") from exc
+
+    @app.get("/bug")
+    async def bug() -> None:
+        raise RuntimeError("a real bug")
+
+    return app
+
+
+async def test_a_database_that_cannot_be_reached_is_503_with_retry_after() -> None:
+    transport = httpx.ASGITransport(app=app_with(free_port()), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in ("/down", "/starting"):
+            r = await client.get(path)
+            assert r.status_code == 503, (path, r.text)
+            assert r.headers["content-type"] == PROBLEM_JSON
+            assert int(r.headers["retry-after"]) >= 1
+            assert r.json()["status"] == 503
+        r = await client.get("/bug")  # anything else stays a 500
+        assert r.status_code == 500
+        assert "retry-after" not in r.headers

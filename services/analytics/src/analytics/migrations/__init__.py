@@ -1,0 +1,1 @@
+"""Alembic migrations of analytics: ``python -m vc_common.migrations analytics upgrade head``."""

@@ -1,0 +1,1 @@
+"""Events (team or personal), their attendees and occurrences, and the range query."""

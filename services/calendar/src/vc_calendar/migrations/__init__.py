@@ -1,0 +1,1 @@
+"""Alembic migrations of calendar: ``python -m vc_common.migrations calendar upgrade head``."""

@@ -1,0 +1,1 @@
+"""Reminders of events and the scheduler that fires them, once per occurrence."""

@@ -1,0 +1,1 @@
+"""Users' profile timezones, as identity's events tell them (``vc_common.timezones``)."""

@@ -1,0 +1,1 @@
+"""The files service: (what this service owns, in one line)"""

@@ -1,0 +1,1 @@
+"""Alembic migrations of files: ``python -m vc_common.migrations files upgrade head``."""

@@ -1,4 +1,0 @@
-from focus.models import Base
-from vc_common.migrations import run_migrations
-
-run_migrations("focus", Base.metadata)

@@ -1,0 +1,1 @@
+"""Alembic migrations of focus: ``python -m vc_common.migrations focus upgrade head``."""

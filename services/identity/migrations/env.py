@@ -1,4 +1,0 @@
-from identity.models import Base
-from vc_common.migrations import run_migrations
-
-run_migrations("identity", Base.metadata)

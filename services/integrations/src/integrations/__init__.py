@@ -1,0 +1,1 @@
+"""The integrations service: (what this service owns, in one line)"""

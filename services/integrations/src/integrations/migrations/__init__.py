@@ -1,0 +1,2 @@
+"""Alembic migrations of integrations:
+``python -m vc_common.migrations integrations upgrade head``."""

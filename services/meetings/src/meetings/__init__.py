@@ -1,0 +1,1 @@
+"""The meetings service: video calls of a team (meetings, participants, attendance, providers)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of meetings: ``python -m vc_common.migrations meetings upgrade head``."""

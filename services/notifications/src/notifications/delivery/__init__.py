@@ -1,0 +1,1 @@
+"""From a draft (what an event means for one user) to a delivered or held notification."""

@@ -1,0 +1,1 @@
+"""The inbox: a user's delivered notifications, their unread count, marking them read."""

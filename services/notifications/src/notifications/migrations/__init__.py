@@ -1,0 +1,2 @@
+"""Alembic migrations of notifications:
+``python -m vc_common.migrations notifications upgrade head``."""

@@ -1,0 +1,1 @@
+"""A user's notification preferences: channels per kind, focus deferral, quiet hours."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of realtime: ``python -m vc_common.migrations realtime upgrade head``."""

@@ -1,4 +1,0 @@
-from tasks.models import Base
-from vc_common.migrations import run_migrations
-
-run_migrations("tasks", Base.metadata)

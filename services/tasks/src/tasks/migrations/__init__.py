@@ -1,0 +1,1 @@
+"""Alembic migrations of tasks: ``python -m vc_common.migrations tasks upgrade head``."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of teams: ``python -m vc_common.migrations teams upgrade head``."""

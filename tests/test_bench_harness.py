@@ -1,0 +1,135 @@
+"""The bench harness' verdicts, ratios and exit codes (no timing: the figures are made up)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python -m pytest` from the root already has it
+    sys.path.append(str(ROOT))
+
+from bench import __main__ as bench_main  # noqa: E402
+from bench import harness  # noqa: E402
+
+
+def test_targets_compare_in_the_direction_given() -> None:
+    r = harness.Report("x")
+    assert r.target("throughput", 8000, ">=", 8000, "events/s").met
+    assert not r.target("throughput", 7999, ">=", 8000, "events/s").met
+    assert r.target("p99", 99, "<", 100, "ms").met
+    assert not r.target("p99", 100, "<", 100, "ms").met
+    assert not r.target("not measured", math.nan, ">=", 1, "x").met
+    assert [t.verdict for t in r.targets] == ["met", "missed", "met", "missed", "missed"]
+    with pytest.raises(ValueError, match="unknown comparison"):
+        r.target("bad", 1, "==", 1, "x")
+
+
+def test_ratio_targets_divide_by_the_anchor() -> None:
+    r = harness.Report("x")
+    t = r.ratio_target("gateway / direct", 850, 1000, ">=", 0.85, anchor_name="direct")
+    assert t.value == pytest.approx(0.85)
+    assert t.met
+    assert not r.ratio_target("reads / bare", 690, 1000, ">=", 0.7).met
+    assert not r.ratio_target("anchor failed", 690, 0, ">=", 0.7).met  # NaN never meets
+    assert "anchor direct: 1,000" in t.line()
+    assert "met" in t.line()
+    assert math.isclose(t.margin, 0.0, abs_tol=1e-9)
+
+
+def test_margin_is_positive_on_the_good_side() -> None:
+    r = harness.Report("x")
+    assert r.target("rate", 6000, ">=", 8000, "/s").margin == pytest.approx(-0.25)
+    assert r.target("lag", 50, "<", 100, "ms").margin == pytest.approx(0.5)
+    assert "(-25%)" in r.targets[0].line()
+
+
+def test_finish_and_summary_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    harness.REPORTS.clear()
+    ok = harness.Report("good")
+    ok.figure("anchor", 10, "/s")
+    ok.target("a", 2, ">=", 1, "/s", anchor=("anchor", 10))
+    assert ok.finish() == 0
+    bad = harness.Report("bad")
+    bad.target("b", 1, ">=", 2, "/s")
+    assert bad.finish() == 1
+    out = capsys.readouterr().out
+    assert "target >= 1.00: met" in out
+    assert "target >= 2.00: missed" in out
+    assert harness.summary([ok], [])[1] == 0
+    text, code = harness.summary([ok, bad], ["bad"])
+    assert code == 1
+    assert "1/2 targets met" in text
+    assert "targets missed" in text
+    text, code = harness.summary([ok], ["crashed"])
+    assert code == 1
+    assert "crashed] failed" in text
+    harness.REPORTS.clear()
+
+
+def _fake_bench(name: str, value: float, raises: bool = False) -> None:
+    def main(argv: list[str] | None = None) -> int:
+        del argv
+        assert harness.QUICK  # --quick reaches the benches
+        if raises:
+            raise RuntimeError("broker down")
+        r = harness.Report(name)
+        r.target("t", value, ">=", 1.0, "/s")
+        return r.finish()
+
+    module = types.ModuleType(f"bench.{name}")
+    module.main = main  # type: ignore[attr-defined]
+    sys.modules[f"bench.{name}"] = module
+
+
+@pytest.mark.parametrize(
+    ("values", "raises", "expected"),
+    [((2.0, 3.0), False, 0), ((2.0, 0.5), False, 1), ((2.0, 2.0), True, 1)],
+)
+def test_make_bench_exits_non_zero_on_any_miss_or_failure(
+    values: tuple[float, float], raises: bool, expected: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(harness, "QUICK", False)
+    monkeypatch.setenv("BENCH_QUICK", "0")  # restored after the test, like QUICK
+    harness.REPORTS.clear()
+    _fake_bench("fake_one", values[0])
+    _fake_bench("fake_two", values[1], raises=raises)
+    try:
+        assert bench_main.main(["--quick", "fake_one", "fake_two"]) == expected
+    finally:
+        for n in ("fake_one", "fake_two"):
+            sys.modules.pop(f"bench.{n}", None)
+        harness.REPORTS.clear()
+
+
+def test_an_unknown_bench_is_a_failure() -> None:
+    assert bench_main.main(["no_such_bench"]) == 1
+
+
+def test_gateway_url_follows_the_platform_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_URL", "http://127.0.0.1:9123/")
+    assert harness.gateway_url() == "http://127.0.0.1:9123"
+    monkeypatch.delenv("GATEWAY_URL")
+    monkeypatch.setenv("PORT_BASE", "9300")
+    assert harness.gateway_url() == "http://127.0.0.1:9300"
+
+
+def test_a_bench_exiting_with_a_message_fails_and_says_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def main(argv: list[str] | None = None) -> int:
+        del argv
+        raise SystemExit("no PostgreSQL here")
+
+    module = types.ModuleType("bench.fake_exit")
+    module.main = main  # type: ignore[attr-defined]
+    sys.modules["bench.fake_exit"] = module
+    try:
+        assert bench_main.main(["fake_exit"]) == 1
+    finally:
+        sys.modules.pop("bench.fake_exit", None)
+    assert "!! fake_exit: no PostgreSQL here" in capsys.readouterr().out

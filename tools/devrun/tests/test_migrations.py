@@ -1,0 +1,70 @@
+"""A warm start skips the migration subprocess of every database at head already."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from vc_common.migrations import heads
+from vc_devrun.config import load_config
+from vc_devrun.database import at_head, run_migrations, script_heads, versions_dir
+from vc_devrun.procs import Output
+
+ROOT = Path(__file__).resolve().parents[3]
+SERVER = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    name = f"devrun_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield SERVER.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def test_a_database_at_head_is_not_migrated_again(own_database: str) -> None:
+    config = load_config(ROOT / "platform.toml", env={})
+    env = {**os.environ, "DATABASE_URL": SERVER, "ANALYTICS_DATABASE_URL": own_database}
+    [analytics] = [s for s in config.database_services if s.name == "analytics"]
+    assert await at_head([analytics], env) == set()  # empty database: not at head
+
+    log = io.StringIO()
+    await run_migrations(config, env, Output(log, color=False), only=["analytics"])
+    assert "migrating analytics" in log.getvalue()
+    assert await at_head([analytics], env) == {"analytics"}
+
+    again = io.StringIO()
+    await run_migrations(config, env, Output(again, color=False), only=["analytics"])
+    assert "at head already, not migrated: analytics" in again.getvalue()
+    assert "migrating analytics" not in again.getvalue()
+
+
+def test_the_heads_read_from_the_files_are_alembics_for_every_service() -> None:
+    config = load_config(ROOT / "platform.toml", env={})
+    for service in config.database_services:
+        assert script_heads(versions_dir(service)) == heads(service.name), service.name
+
+
+def test_a_new_revision_file_moves_the_head(tmp_path: Path) -> None:
+    (tmp_path / "0001_first.py").write_text(
+        'revision: str = "0001"\ndown_revision: str | None = None\n'
+    )
+    (tmp_path / "__init__.py").write_text("")
+    assert script_heads(tmp_path) == {"0001"}
+    (tmp_path / "0002_second.py").write_text('revision = "0002"\ndown_revision = "0001"\n')
+    assert script_heads(tmp_path) == {"0002"}  # so a database at 0001 is migrated again
+    (tmp_path / "0003_merge.py").write_text(
+        'revision = "0003"\ndown_revision = ("0002", "0001b")\n'
+    )
+    (tmp_path / "0001b_branch.py").write_text('revision = "0001b"\ndown_revision = "0001"\n')
+    assert script_heads(tmp_path) == {"0003"}
+    (tmp_path / "0004_odd.py").write_text('revision = make()\ndown_revision = "0003"\n')
+    with pytest.raises(LookupError):
+        script_heads(tmp_path)  # not a literal: the runner asks Alembic instead

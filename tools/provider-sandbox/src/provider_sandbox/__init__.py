@@ -1,0 +1,1 @@
+"""NOT PRODUCTION CODE. Local provider sandboxes (see README)."""
