@@ -82,6 +82,12 @@ async def test_password_change_revokes_the_users_tokens_elsewhere(
     assert resp.status_code == 204, resp.text
     await feed.poll()
     assert await refused(verifier, acct.access_token)
+    # signing in with the new password at once gives a token that is not born revoked (access
+    # tokens carry whole seconds; the revocation covers the whole second it was made in)
+    acct.password = "another long passphrase"
+    fresh = await api.login(client, acct)
+    await feed.poll()
+    assert not await refused(verifier, fresh.access_token)
 
 
 @pytest.mark.parametrize("change", [{"is_active": False}, {"is_staff": False}])
@@ -105,6 +111,11 @@ async def test_deactivation_and_demotion_revoke_tokens_elsewhere(
     await feed.poll()
     assert await refused(verifier, target.access_token)
     assert not await refused(verifier, staff.access_token)
+    if change == {"is_staff": False}:
+        # the demoted member signs in again at once: the new token is valid, and not staff
+        again = await api.login(client, target)
+        await feed.poll()
+        assert not (await verifier.verify(again.access_token)).is_staff
 
 
 async def test_a_replayed_refresh_token_kills_the_sign_ins_access_tokens_elsewhere(

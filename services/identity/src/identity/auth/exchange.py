@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from vc_common.context import Context
 from vc_common.errors import PROBLEM_RESPONSES, NotFound, Unauthorized
 
-from identity.auth.tokens import access_token
+from identity.auth.tokens import access_token, outwait_revocation
 from identity.deps import AnonymousContext, KeyRingDep
 from identity.keys.keyring import KeyRing
 from identity.users import repository as users
@@ -69,6 +69,7 @@ async def exchange(
     if user is None or not user.is_active:
         raise NotFound("No active user with this id.")
     ttl = settings.service_token_ttl_seconds
+    await outwait_revocation(ctx.session, user.id)
     return ExchangedToken(
         access_token=access_token(keyring, settings, user, actor=service, ttl_seconds=ttl),
         expires_in=ttl,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -9,13 +10,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.context import Context
 
 from identity.auth.schemas import TokenPair
 from identity.keys.keyring import KeyRing
-from identity.models import RefreshToken, User
+from identity.models import RefreshToken, Revocation, User
 from identity.settings import Settings, settings_of
 
 
@@ -57,6 +58,29 @@ def access_token(
     return jwt.encode(claims, key.key, algorithm="EdDSA", headers={"kid": key.kid})
 
 
+#: a user's revocation is younger than this when a token for them can still fall in its second
+_RECENT = timedelta(seconds=5)
+
+
+async def outwait_revocation(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Access tokens carry whole seconds (``iat``), so a user's revocation kills every token
+    issued up to the end of the second it was made in (its cutoff is that second + 1). A token
+    issued for that user in the rest of that second would be born revoked: wait that rest out
+    (under a second, and only right after the user's own revocation; one indexed look-up of
+    the last seconds' revocations otherwise)."""
+    cutoff = await session.scalar(
+        select(func.max(Revocation.value)).where(
+            Revocation.created_at > datetime.now(UTC) - _RECENT,
+            Revocation.kind == "user",
+            Revocation.key == str(user_id),
+        )
+    )
+    if cutoff is not None:
+        wait = cutoff - time.time()
+        if 0 < wait <= _RECENT.total_seconds():
+            await asyncio.sleep(wait)
+
+
 async def issue_pair(
     ctx: Context, keyring: KeyRing, user: User, *, family_id: uuid.UUID | None = None
 ) -> TokenPair:
@@ -75,6 +99,7 @@ async def issue_pair(
         )
     )
     await ctx.session.flush()
+    await outwait_revocation(ctx.session, user.id)
     return TokenPair(
         access_token=access_token(keyring, settings, user, sid=family_id),
         refresh_token=refresh,

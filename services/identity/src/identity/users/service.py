@@ -87,10 +87,9 @@ async def change_password(
     user.password = await passwords.hash(data.new_password)
     await session.flush()
     await revoke_refresh_tokens(session, user.id)
-    # access tokens issued before now die everywhere (their `iat` is in whole seconds, so the
-    # caller's own token is revoked by its jti as well)
-    await revocations.revoke_user(user.id, int(time.time()))
-    await revocations.revoke_token(caller.jti, caller.exp)
+    # every access token issued up to now dies everywhere, whatever its second (`iat` is in
+    # whole seconds; a sign-in with the new password waits the rest of this second out)
+    await revocations.revoke_user(user.id, int(time.time()) + 1)
 
 
 async def public_user(ctx: Context, user_id: uuid.UUID) -> User:
@@ -135,7 +134,8 @@ async def admin_update(
         raise Conflict("Staff cannot deactivate or demote themselves; ask another staff member.")
     now = ctx.now()
     # access tokens carry wall-clock seconds (`iat`), so revocations are wall-clock too
-    cutoff = int(time.time()) + 1  # every token issued up to now, whatever its second
+    # every token issued up to now, whatever its second (a new sign-in outwaits the second)
+    cutoff = int(time.time()) + 1
     if "is_active" in changes and changes["is_active"] != user.is_active:
         user.is_active = changes["is_active"]
         if user.is_active:
