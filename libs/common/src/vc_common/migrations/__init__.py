@@ -14,7 +14,9 @@ A service's ``migrations/env.py`` is two lines::
     run_migrations("calendar", Base.metadata)
 
 The tables every service has (idempotency keys, outbox, inbox) are created by the steps of
-:mod:`vc_common.migrations.shared`, each called from one revision of each service.
+:mod:`vc_common.migrations.shared`, each called from one revision of each service. The columns,
+constraints and indexes every table has the same way (the UUID key, the timestamps, the
+conventionally named keys) come from :mod:`vc_common.migrations.ddl`.
 """
 
 from __future__ import annotations

@@ -24,11 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from vc_common.migrations import ddl
+
 PENDING = "sent_at IS NULL AND dead_at IS NULL"
-
-
-def _now() -> Any:
-    return sa.text("now()")
 
 
 def create_platform_tables(op: Any) -> None:
@@ -40,21 +38,17 @@ def create_platform_tables(op: Any) -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("headers", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("body", sa.LargeBinary(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now(), nullable=False),
-        sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_keys")),
+        ddl.created_at(),
+        ddl.primary_key("idempotency_keys", "principal", "key"),
     )
-    op.create_index(
-        op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"], unique=False
-    )
+    ddl.create_index(op, "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
     op.create_table(
         "inbox",
         sa.Column("consumer", sa.String(length=100), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=False),
         sa.Column("event_type", sa.String(length=200), nullable=False),
-        sa.Column(
-            "processed_at", sa.DateTime(timezone=True), server_default=_now(), nullable=False
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
+        ddl.timestamp_now("processed_at"),
+        ddl.primary_key("inbox", "consumer", "event_id"),
     )
     op.create_table(
         "outbox",
@@ -63,31 +57,23 @@ def create_platform_tables(op: Any) -> None:
         sa.Column("type", sa.String(length=200), nullable=False),
         sa.Column("subject", sa.String(length=200), nullable=False),
         sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=_now(), nullable=False),
+        ddl.created_at(),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "next_attempt_at", sa.DateTime(timezone=True), server_default=_now(), nullable=False
-        ),
+        ddl.timestamp_now("next_attempt_at"),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("dead_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_outbox")),
-        sa.UniqueConstraint("id", name=op.f("uq_outbox_id")),
+        ddl.primary_key("outbox", "seq"),
+        ddl.unique("outbox", "id"),
     )
-    op.create_index(
-        "ix_outbox_pending",
-        "outbox",
-        ["next_attempt_at", "seq"],
-        unique=False,
-        postgresql_where=sa.text(PENDING),
-    )
+    ddl.create_index(op, "ix_outbox_pending", "outbox", ["next_attempt_at", "seq"], where=PENDING)
 
 
 def drop_platform_tables(op: Any) -> None:
-    op.drop_index("ix_outbox_pending", table_name="outbox", postgresql_where=sa.text(PENDING))
+    op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
     op.drop_table("inbox")
-    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
 
 
@@ -95,23 +81,13 @@ def add_outbox_indexes(op: Any) -> None:
     """The relay claims pending rows in ``seq`` order, and checks per subject that no earlier
     row of the subject is pending: both from the pending rows only, not past every sent row kept
     for retention."""
-    op.create_index(
-        "ix_outbox_pending_seq", "outbox", ["seq"], unique=False, postgresql_where=sa.text(PENDING)
-    )
-    op.create_index(
-        "ix_outbox_pending_subject",
-        "outbox",
-        ["subject", "seq"],
-        unique=False,
-        postgresql_where=sa.text(PENDING),
-    )
+    ddl.create_index(op, "ix_outbox_pending_seq", "outbox", ["seq"], where=PENDING)
+    ddl.create_index(op, "ix_outbox_pending_subject", "outbox", ["subject", "seq"], where=PENDING)
 
 
 def drop_outbox_indexes(op: Any) -> None:
-    op.drop_index(
-        "ix_outbox_pending_subject", table_name="outbox", postgresql_where=sa.text(PENDING)
-    )
-    op.drop_index("ix_outbox_pending_seq", table_name="outbox", postgresql_where=sa.text(PENDING))
+    op.drop_index("ix_outbox_pending_subject", table_name="outbox")
+    op.drop_index("ix_outbox_pending_seq", table_name="outbox")
 
 
 def create_all(op: Any) -> None:

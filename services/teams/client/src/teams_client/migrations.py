@@ -7,19 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from vc_common.migrations import ddl
 
 
 def create_projection_tables(op: Any) -> None:
     op.create_table(
         "deleted_teams",
         sa.Column("team_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "deleted_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("team_id", name=op.f("pk_deleted_teams")),
+        ddl.timestamp_now("deleted_at"),
+        ddl.primary_key("deleted_teams", "team_id"),
     )
     op.create_table(
         "team_members",
@@ -27,15 +23,10 @@ def create_projection_tables(op: Any) -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=True),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_team_members")),
+        ddl.updated_at(),
+        ddl.primary_key("team_members", "team_id", "user_id"),
     )
-    op.create_index("ix_team_members_user_id", "team_members", ["user_id"], unique=False)
+    ddl.create_index(op, "ix_team_members_user_id", "team_members", ["user_id"])
 
 
 def drop_projection_tables(op: Any) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from vc_common.migrations import ddl
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -21,7 +22,7 @@ def upgrade() -> None:
         "imported_events",
         sa.Column("integration_id", sa.Uuid(), nullable=False),
         sa.Column("external_id", sa.String(length=1024), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("integration_type", sa.String(length=32), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
@@ -32,14 +33,11 @@ def upgrade() -> None:
         sa.Column("is_all_day", sa.Boolean(), nullable=False),
         sa.Column("removed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("source_time", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("integration_id", "external_id", name=op.f("pk_imported_events")),
-        sa.UniqueConstraint("id", name=op.f("uq_imported_events_id")),
+        ddl.primary_key("imported_events", "integration_id", "external_id"),
+        ddl.unique("imported_events", "id"),
     )
-    op.create_index(
-        "ix_imported_events_user_id_start_time",
-        "imported_events",
-        ["user_id", "start_time"],
-        unique=False,
+    ddl.create_index(
+        op, "ix_imported_events_user_id_start_time", "imported_events", ["user_id", "start_time"]
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from teams_client import migrations as projection
-from vc_common.migrations import shared
+from vc_common.migrations import ddl, shared
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -26,26 +26,15 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("team_id", sa.Uuid(), nullable=False),
         sa.Column("created_by_id", sa.Uuid(), nullable=True),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.updated_at(),
         sa.Column("last_seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_rooms")),
+        ddl.uuid_id(),
+        ddl.created_at(),
+        ddl.primary_key("rooms"),
     )
-    op.create_index(
-        "ix_rooms_team_id_created_at_id", "rooms", ["team_id", "created_at", "id"], unique=False
-    )
-    op.create_index(
+    ddl.create_index(op, "ix_rooms_team_id_created_at_id", "rooms", ["team_id", "created_at", "id"])
+    ddl.create_index(
+        op,
         "uq_rooms_team_id_lower_name",
         "rooms",
         ["team_id", sa.literal_column("lower(name)")],
@@ -57,18 +46,14 @@ def upgrade() -> None:
         sa.Column("team_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
-        sa.Column(
-            "timestamp", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
+        ddl.timestamp_now("timestamp"),
         sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["room_id"], ["rooms.id"], name=op.f("fk_messages_room_id_rooms"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
-        sa.UniqueConstraint("room_id", "seq", name=op.f("uq_messages_room_id_seq")),
+        ddl.uuid_id(),
+        ddl.foreign_key("messages", "room_id", "rooms", ondelete="CASCADE"),
+        ddl.primary_key("messages"),
+        ddl.unique("messages", "room_id", "seq"),
     )
     op.create_table(
         "room_events",
@@ -76,28 +61,16 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("message_id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["message_id"],
-            ["messages.id"],
-            name=op.f("fk_room_events_message_id_messages"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["room_id"], ["rooms.id"], name=op.f("fk_room_events_room_id_rooms"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("room_id", "seq", name=op.f("pk_room_events")),
+        ddl.created_at(),
+        ddl.foreign_key("room_events", "message_id", "messages", ondelete="CASCADE"),
+        ddl.foreign_key("room_events", "room_id", "rooms", ondelete="CASCADE"),
+        ddl.primary_key("room_events", "room_id", "seq"),
     )
-    op.create_index(op.f("ix_room_events_message_id"), "room_events", ["message_id"], unique=False)
+    ddl.create_index(op, "ix_room_events_message_id", "room_events", ["message_id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_room_events_message_id"), table_name="room_events")
+    op.drop_index("ix_room_events_message_id", table_name="room_events")
     op.drop_table("room_events")
     op.drop_table("messages")
     op.drop_index("uq_rooms_team_id_lower_name", table_name="rooms")

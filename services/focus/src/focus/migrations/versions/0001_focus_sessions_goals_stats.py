@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from teams_client import migrations as projection
-from vc_common.migrations import shared
+from vc_common.migrations import ddl, shared
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -40,30 +40,18 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("reached_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint(
-            "target_hours BETWEEN 0 AND 24", name=op.f("ck_daily_focus_goals_target_hours")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_daily_focus_goals")),
+        ddl.uuid_id(),
+        *ddl.timestamps(),
+        ddl.check("daily_focus_goals", "target_hours", "target_hours BETWEEN 0 AND 24"),
+        ddl.primary_key("daily_focus_goals"),
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "uq_daily_focus_goals_user_team_date",
         "daily_focus_goals",
         ["user_id", "team_id", "date"],
         unique=True,
-        postgresql_nulls_not_distinct=True,
+        nulls_not_distinct=True,
     )
     op.create_table(
         "focus_sessions",
@@ -82,63 +70,52 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("end_date", sa.Date(), nullable=True),
         sa.Column("auto_ended", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
+        ddl.uuid_id(),
+        ddl.created_at(),
+        ddl.check(
+            "focus_sessions", "focus_type", "focus_type IN ('pomodoro', 'deep_work', 'custom')"
         ),
-        sa.CheckConstraint(
-            "focus_type IN ('pomodoro', 'deep_work', 'custom')",
-            name=op.f("ck_focus_sessions_focus_type"),
+        ddl.check("focus_sessions", "duration_minutes", "duration_minutes BETWEEN 1 AND 480"),
+        ddl.check(
+            "focus_sessions", "end_after_start", "end_time IS NULL OR end_time >= start_time"
         ),
-        sa.CheckConstraint(
-            "duration_minutes BETWEEN 1 AND 480", name=op.f("ck_focus_sessions_duration_minutes")
-        ),
-        sa.CheckConstraint(
-            "end_time IS NULL OR end_time >= start_time",
-            name=op.f("ck_focus_sessions_end_after_start"),
-        ),
-        sa.CheckConstraint("interruptions >= 0", name=op.f("ck_focus_sessions_interruptions")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_focus_sessions")),
+        ddl.check("focus_sessions", "interruptions", "interruptions >= 0"),
+        ddl.primary_key("focus_sessions"),
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "ix_focus_sessions_running_planned_end",
         "focus_sessions",
         ["planned_end_time"],
-        unique=False,
-        postgresql_where=sa.text("end_time IS NULL"),
+        where="end_time IS NULL",
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "ix_focus_sessions_running_team",
         "focus_sessions",
         ["team_id"],
-        unique=False,
-        postgresql_where=sa.text("end_time IS NULL"),
+        where="end_time IS NULL",
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "ix_focus_sessions_task",
         "focus_sessions",
         ["task_id", "team_id"],
-        unique=False,
-        postgresql_where=sa.text("task_id IS NOT NULL"),
+        where="task_id IS NOT NULL",
     )
-    op.create_index(
-        "ix_focus_sessions_user_end_date", "focus_sessions", ["user_id", "end_date"], unique=False
+    ddl.create_index(
+        op, "ix_focus_sessions_user_end_date", "focus_sessions", ["user_id", "end_date"]
     )
-    op.create_index(
-        "ix_focus_sessions_user_start",
-        "focus_sessions",
-        ["user_id", "start_time", "id"],
-        unique=False,
+    ddl.create_index(
+        op, "ix_focus_sessions_user_start", "focus_sessions", ["user_id", "start_time", "id"]
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "uq_focus_sessions_running_user",
         "focus_sessions",
         ["user_id"],
         unique=True,
-        postgresql_where=sa.text("end_time IS NULL"),
+        where="end_time IS NULL",
     )
     op.create_table(
         "focus_stats",
@@ -149,40 +126,26 @@ def upgrade() -> None:
         sa.Column("completed_sessions", sa.Integer(), nullable=False),
         sa.Column("avg_session_duration", sa.Numeric(precision=6, scale=2), nullable=False),
         sa.Column("interruptions", sa.Integer(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_focus_stats")),
+        ddl.updated_at(),
+        ddl.uuid_id(),
+        ddl.created_at(),
+        ddl.primary_key("focus_stats"),
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "uq_focus_stats_user_team_date",
         "focus_stats",
         ["user_id", "team_id", "date"],
         unique=True,
-        postgresql_nulls_not_distinct=True,
+        nulls_not_distinct=True,
     )
     op.create_table(
         "user_timezones",
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("source_time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_timezones")),
+        ddl.updated_at(),
+        ddl.primary_key("user_timezones", "user_id"),
     )
     op.create_table(
         "focus_session_days",
@@ -191,17 +154,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("team_id", sa.Uuid(), nullable=True),
         sa.Column("minutes", sa.Integer(), nullable=False),
-        sa.CheckConstraint("minutes > 0", name=op.f("ck_focus_session_days_minutes_positive")),
-        sa.ForeignKeyConstraint(
-            ["session_id"],
-            ["focus_sessions.id"],
-            name=op.f("fk_focus_session_days_session_id_focus_sessions"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("session_id", "date", name=op.f("pk_focus_session_days")),
+        ddl.check("focus_session_days", "minutes_positive", "minutes > 0"),
+        ddl.foreign_key("focus_session_days", "session_id", "focus_sessions", ondelete="CASCADE"),
+        ddl.primary_key("focus_session_days", "session_id", "date"),
     )
-    op.create_index(
-        "ix_focus_session_days_user_date", "focus_session_days", ["user_id", "date"], unique=False
+    ddl.create_index(
+        op, "ix_focus_session_days_user_date", "focus_session_days", ["user_id", "date"]
     )
 
 
@@ -209,40 +167,16 @@ def downgrade() -> None:
     op.drop_index("ix_focus_session_days_user_date", table_name="focus_session_days")
     op.drop_table("focus_session_days")
     op.drop_table("user_timezones")
-    op.drop_index(
-        "uq_focus_stats_user_team_date",
-        table_name="focus_stats",
-        postgresql_nulls_not_distinct=True,
-    )
+    op.drop_index("uq_focus_stats_user_team_date", table_name="focus_stats")
     op.drop_table("focus_stats")
-    op.drop_index(
-        "uq_focus_sessions_running_user",
-        table_name="focus_sessions",
-        postgresql_where=sa.text("end_time IS NULL"),
-    )
+    op.drop_index("uq_focus_sessions_running_user", table_name="focus_sessions")
     op.drop_index("ix_focus_sessions_user_start", table_name="focus_sessions")
     op.drop_index("ix_focus_sessions_user_end_date", table_name="focus_sessions")
-    op.drop_index(
-        "ix_focus_sessions_task",
-        table_name="focus_sessions",
-        postgresql_where=sa.text("task_id IS NOT NULL"),
-    )
-    op.drop_index(
-        "ix_focus_sessions_running_team",
-        table_name="focus_sessions",
-        postgresql_where=sa.text("end_time IS NULL"),
-    )
-    op.drop_index(
-        "ix_focus_sessions_running_planned_end",
-        table_name="focus_sessions",
-        postgresql_where=sa.text("end_time IS NULL"),
-    )
+    op.drop_index("ix_focus_sessions_task", table_name="focus_sessions")
+    op.drop_index("ix_focus_sessions_running_team", table_name="focus_sessions")
+    op.drop_index("ix_focus_sessions_running_planned_end", table_name="focus_sessions")
     op.drop_table("focus_sessions")
-    op.drop_index(
-        "uq_daily_focus_goals_user_team_date",
-        table_name="daily_focus_goals",
-        postgresql_nulls_not_distinct=True,
-    )
+    op.drop_index("uq_daily_focus_goals_user_team_date", table_name="daily_focus_goals")
     op.drop_table("daily_focus_goals")
     projection.drop_projection_tables(op)
     shared.drop_platform_tables(op)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from vc_common.migrations import shared
+from vc_common.migrations import ddl, shared
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -22,51 +22,36 @@ def upgrade() -> None:
     shared.create_platform_tables(op)
     op.create_table(
         "mail_outbox",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("to_address", sa.String(length=254), nullable=False),
         sa.Column("subject", sa.String(length=300), nullable=False),
         sa.Column("body_text", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.created_at(),
         sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "next_attempt_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.timestamp_now("next_attempt_at"),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("dead_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_outbox")),
+        ddl.primary_key("mail_outbox"),
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "ix_mail_outbox_pending",
         "mail_outbox",
         ["next_attempt_at"],
-        unique=False,
-        postgresql_where=sa.text("sent_at IS NULL AND dead_at IS NULL"),
+        where="sent_at IS NULL AND dead_at IS NULL",
     )
     op.create_table(
         "signing_keys",
         sa.Column("kid", sa.String(length=64), nullable=False),
         sa.Column("private_key", sa.Text(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.created_at(),
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("kid", name=op.f("pk_signing_keys")),
+        ddl.primary_key("signing_keys", "kid"),
     )
     op.create_table(
         "users",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("username", sa.String(length=150), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("first_name", sa.String(length=150), server_default="", nullable=False),
@@ -75,52 +60,35 @@ def upgrade() -> None:
         sa.Column("is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("is_staff", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("is_superuser", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column(
-            "date_joined",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.timestamp_now("date_joined"),
         sa.Column("last_login", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        ddl.primary_key("users"),
     )
-    op.create_index(
-        "uq_users_lower_email", "users", [sa.literal_column("lower(email)")], unique=True
+    ddl.create_index(
+        op, "uq_users_lower_email", "users", [sa.literal_column("lower(email)")], unique=True
     )
-    op.create_index(
-        "uq_users_lower_username", "users", [sa.literal_column("lower(username)")], unique=True
+    ddl.create_index(
+        op, "uq_users_lower_username", "users", [sa.literal_column("lower(username)")], unique=True
     )
     op.create_table(
         "refresh_tokens",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("family_id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.created_at(),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_refresh_tokens_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_tokens")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_refresh_tokens_token_hash")),
+        ddl.foreign_key("refresh_tokens", "user_id", "users", ondelete="CASCADE"),
+        ddl.primary_key("refresh_tokens"),
+        ddl.unique("refresh_tokens", "token_hash"),
     )
-    op.create_index(
-        op.f("ix_refresh_tokens_family_id"), "refresh_tokens", ["family_id"], unique=False
-    )
-    op.create_index(op.f("ix_refresh_tokens_user_id"), "refresh_tokens", ["user_id"], unique=False)
+    ddl.create_index(op, "ix_refresh_tokens_family_id", "refresh_tokens", ["family_id"])
+    ddl.create_index(op, "ix_refresh_tokens_user_id", "refresh_tokens", ["user_id"])
     op.create_table(
         "user_profiles",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("bio", sa.Text(), server_default="", nullable=False),
         sa.Column("location", sa.String(length=100), server_default="", nullable=False),
@@ -132,46 +100,24 @@ def upgrade() -> None:
         sa.Column("is_verified", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("verification_token", sa.String(length=64), nullable=True),
         sa.Column("verification_expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint(
-            "role IN ('owner', 'admin', 'member')", name=op.f("ck_user_profiles_role")
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["users.id"],
-            name=op.f("fk_user_profiles_user_id_users"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_profiles")),
-        sa.UniqueConstraint("user_id", name=op.f("uq_user_profiles_user_id")),
-        sa.UniqueConstraint("verification_token", name=op.f("uq_user_profiles_verification_token")),
+        *ddl.timestamps(),
+        ddl.check("user_profiles", "role", "role IN ('owner', 'admin', 'member')"),
+        ddl.foreign_key("user_profiles", "user_id", "users", ondelete="CASCADE"),
+        ddl.primary_key("user_profiles"),
+        ddl.unique("user_profiles", "user_id"),
+        ddl.unique("user_profiles", "verification_token"),
     )
 
 
 def downgrade() -> None:
     op.drop_table("user_profiles")
-    op.drop_index(op.f("ix_refresh_tokens_user_id"), table_name="refresh_tokens")
-    op.drop_index(op.f("ix_refresh_tokens_family_id"), table_name="refresh_tokens")
+    op.drop_index("ix_refresh_tokens_user_id", table_name="refresh_tokens")
+    op.drop_index("ix_refresh_tokens_family_id", table_name="refresh_tokens")
     op.drop_table("refresh_tokens")
     op.drop_index("uq_users_lower_username", table_name="users")
     op.drop_index("uq_users_lower_email", table_name="users")
     op.drop_table("users")
     op.drop_table("signing_keys")
-    op.drop_index(
-        "ix_mail_outbox_pending",
-        table_name="mail_outbox",
-        postgresql_where=sa.text("sent_at IS NULL AND dead_at IS NULL"),
-    )
+    op.drop_index("ix_mail_outbox_pending", table_name="mail_outbox")
     op.drop_table("mail_outbox")
     shared.drop_platform_tables(op)

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from vc_common.migrations import ddl
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -23,21 +24,16 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
+        ddl.created_at(),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("kind IN ('jti', 'sid', 'user')", name=op.f("ck_revocations_kind")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_revocations")),
+        ddl.check("revocations", "kind", "kind IN ('jti', 'sid', 'user')"),
+        ddl.primary_key("revocations"),
     )
-    op.create_index(op.f("ix_revocations_created_at"), "revocations", ["created_at"])
-    op.create_index(op.f("ix_revocations_expires_at"), "revocations", ["expires_at"])
+    ddl.create_index(op, "ix_revocations_created_at", "revocations", ["created_at"])
+    ddl.create_index(op, "ix_revocations_expires_at", "revocations", ["expires_at"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_revocations_expires_at"), table_name="revocations")
-    op.drop_index(op.f("ix_revocations_created_at"), table_name="revocations")
+    op.drop_index("ix_revocations_expires_at", table_name="revocations")
+    op.drop_index("ix_revocations_created_at", table_name="revocations")
     op.drop_table("revocations")

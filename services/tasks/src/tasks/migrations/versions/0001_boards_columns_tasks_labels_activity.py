@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 from teams_client import migrations as projection
-from vc_common.migrations import shared
+from vc_common.migrations import ddl, shared
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -42,33 +42,22 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("team_id", sa.Uuid(), nullable=False),
         sa.Column("created_by_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_boards")),
+        ddl.uuid_id(),
+        *ddl.timestamps(),
+        ddl.primary_key("boards"),
     )
-    op.create_index(
-        "ix_boards_team_id_created_at_id", "boards", ["team_id", "created_at", "id"], unique=False
+    ddl.create_index(
+        op, "ix_boards_team_id_created_at_id", "boards", ["team_id", "created_at", "id"]
     )
     op.create_table(
         "labels",
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("color", sa.String(length=7), nullable=False),
         sa.Column("team_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.CheckConstraint("color ~ '^#[0-9A-Fa-f]{6}$'", name=op.f("ck_labels_color_hex")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_labels")),
-        sa.UniqueConstraint("team_id", "name", name=op.f("uq_labels_team_id_name")),
+        ddl.uuid_id(),
+        ddl.check("labels", "color_hex", "color ~ '^#[0-9A-Fa-f]{6}$'"),
+        ddl.primary_key("labels"),
+        ddl.unique("labels", "team_id", "name"),
     )
     op.create_table(
         "board_columns",
@@ -76,28 +65,12 @@ def upgrade() -> None:
         sa.Column("board_id", sa.Uuid(), nullable=False),
         sa.Column("order", sa.Integer(), nullable=False),
         sa.Column("is_done", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint('"order" >= 0', name=op.f("ck_board_columns_order_non_negative")),
-        sa.ForeignKeyConstraint(
-            ["board_id"],
-            ["boards.id"],
-            name=op.f("fk_board_columns_board_id_boards"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_board_columns")),
-        sa.UniqueConstraint(
-            "board_id",
-            "order",
-            deferrable=True,
-            initially="DEFERRED",
-            name=op.f("uq_board_columns_board_id_order"),
-        ),
+        ddl.uuid_id(),
+        ddl.created_at(),
+        ddl.check("board_columns", "order_non_negative", '"order" >= 0'),
+        ddl.foreign_key("board_columns", "board_id", "boards", ondelete="CASCADE"),
+        ddl.primary_key("board_columns"),
+        ddl.unique("board_columns", "board_id", "order", deferrable=True, initially="DEFERRED"),
     )
     op.create_table(
         "tasks",
@@ -113,87 +86,44 @@ def upgrade() -> None:
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False),
         sa.Column("created_by_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.CheckConstraint(
-            "priority IN ('low', 'medium', 'high', 'urgent')", name=op.f("ck_tasks_priority")
-        ),
-        sa.CheckConstraint("position >= 0", name=op.f("ck_tasks_position_non_negative")),
-        sa.ForeignKeyConstraint(
-            ["board_id"], ["boards.id"], name=op.f("fk_tasks_board_id_boards"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["column_id"], ["board_columns.id"], name=op.f("fk_tasks_column_id_board_columns")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
-        sa.UniqueConstraint(
-            "column_id",
-            "position",
-            deferrable=True,
-            initially="DEFERRED",
-            name=op.f("uq_tasks_column_id_position"),
-        ),
+        ddl.uuid_id(),
+        *ddl.timestamps(),
+        ddl.check("tasks", "priority", "priority IN ('low', 'medium', 'high', 'urgent')"),
+        ddl.check("tasks", "position_non_negative", "position >= 0"),
+        ddl.foreign_key("tasks", "board_id", "boards", ondelete="CASCADE"),
+        ddl.foreign_key("tasks", "column_id", "board_columns"),
+        ddl.primary_key("tasks"),
+        ddl.unique("tasks", "column_id", "position", deferrable=True, initially="DEFERRED"),
     )
-    op.create_index(
-        "ix_tasks_board_id_column_id_position",
-        "tasks",
-        ["board_id", "column_id", "position"],
-        unique=False,
+    ddl.create_index(
+        op, "ix_tasks_board_id_column_id_position", "tasks", ["board_id", "column_id", "position"]
     )
     if _has_trgm():
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.create_index(
+        ddl.create_index(
+            op,
             "ix_tasks_search_trgm",
             "tasks",
             [sa.text("(lower(title || ' ' || description)) gin_trgm_ops")],
-            unique=False,
-            postgresql_using="gin",
+            using="gin",
         )
-    op.create_index(
-        "ix_tasks_team_id_assignee_id", "tasks", ["team_id", "assignee_id"], unique=False
-    )
-    op.create_index(
-        "ix_tasks_team_id_created_at_id", "tasks", ["team_id", "created_at", "id"], unique=False
-    )
-    op.create_index("ix_tasks_team_id_due_date", "tasks", ["team_id", "due_date"], unique=False)
+    ddl.create_index(op, "ix_tasks_team_id_assignee_id", "tasks", ["team_id", "assignee_id"])
+    ddl.create_index(op, "ix_tasks_team_id_created_at_id", "tasks", ["team_id", "created_at", "id"])
+    ddl.create_index(op, "ix_tasks_team_id_due_date", "tasks", ["team_id", "due_date"])
     op.create_table(
         "subtasks",
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("is_completed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name=op.f("fk_subtasks_task_id_tasks"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_subtasks")),
+        ddl.uuid_id(),
+        *ddl.timestamps(),
+        ddl.foreign_key("subtasks", "task_id", "tasks", ondelete="CASCADE"),
+        ddl.primary_key("subtasks"),
     )
-    op.create_index(op.f("ix_subtasks_task_id"), "subtasks", ["task_id"], unique=False)
+    ddl.create_index(op, "ix_subtasks_task_id", "subtasks", ["task_id"])
     op.create_table(
         "task_activity",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("team_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=True),
@@ -204,25 +134,15 @@ def upgrade() -> None:
             server_default=sa.text("'{}'::jsonb"),
             nullable=False,
         ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"],
-            ["tasks.id"],
-            name=op.f("fk_task_activity_task_id_tasks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_activity")),
+        ddl.created_at(),
+        ddl.foreign_key("task_activity", "task_id", "tasks", ondelete="CASCADE"),
+        ddl.primary_key("task_activity"),
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "ix_task_activity_task_id_created_at_id",
         "task_activity",
         ["task_id", "created_at", "id"],
-        unique=False,
     )
     op.create_table(
         "task_attachments",
@@ -230,84 +150,49 @@ def upgrade() -> None:
         sa.Column("file_url", sa.String(length=2048), nullable=False),
         sa.Column("filename", sa.String(length=255), nullable=False),
         sa.Column("uploaded_by_id", sa.Uuid(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"],
-            ["tasks.id"],
-            name=op.f("fk_task_attachments_task_id_tasks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_attachments")),
+        ddl.uuid_id(),
+        ddl.created_at(),
+        ddl.foreign_key("task_attachments", "task_id", "tasks", ondelete="CASCADE"),
+        ddl.primary_key("task_attachments"),
     )
-    op.create_index(
-        op.f("ix_task_attachments_task_id"), "task_attachments", ["task_id"], unique=False
-    )
+    ddl.create_index(op, "ix_task_attachments_task_id", "task_attachments", ["task_id"])
     op.create_table(
         "task_comments",
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("content", sa.Text(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"],
-            ["tasks.id"],
-            name=op.f("fk_task_comments_task_id_tasks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_task_comments")),
+        ddl.uuid_id(),
+        *ddl.timestamps(),
+        ddl.foreign_key("task_comments", "task_id", "tasks", ondelete="CASCADE"),
+        ddl.primary_key("task_comments"),
     )
-    op.create_index(
+    ddl.create_index(
+        op,
         "ix_task_comments_task_id_created_at_id",
         "task_comments",
         ["task_id", "created_at", "id"],
-        unique=False,
     )
     op.create_table(
         "task_labels",
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("label_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["label_id"],
-            ["labels.id"],
-            name=op.f("fk_task_labels_label_id_labels"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["task_id"], ["tasks.id"], name=op.f("fk_task_labels_task_id_tasks"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("task_id", "label_id", name=op.f("pk_task_labels")),
+        ddl.foreign_key("task_labels", "label_id", "labels", ondelete="CASCADE"),
+        ddl.foreign_key("task_labels", "task_id", "tasks", ondelete="CASCADE"),
+        ddl.primary_key("task_labels", "task_id", "label_id"),
     )
-    op.create_index(op.f("ix_task_labels_label_id"), "task_labels", ["label_id"], unique=False)
+    ddl.create_index(op, "ix_task_labels_label_id", "task_labels", ["label_id"])
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_task_labels_label_id"), table_name="task_labels")
+    op.drop_index("ix_task_labels_label_id", table_name="task_labels")
     op.drop_table("task_labels")
     op.drop_index("ix_task_comments_task_id_created_at_id", table_name="task_comments")
     op.drop_table("task_comments")
-    op.drop_index(op.f("ix_task_attachments_task_id"), table_name="task_attachments")
+    op.drop_index("ix_task_attachments_task_id", table_name="task_attachments")
     op.drop_table("task_attachments")
     op.drop_index("ix_task_activity_task_id_created_at_id", table_name="task_activity")
     op.drop_table("task_activity")
-    op.drop_index(op.f("ix_subtasks_task_id"), table_name="subtasks")
+    op.drop_index("ix_subtasks_task_id", table_name="subtasks")
     op.drop_table("subtasks")
     op.drop_index("ix_tasks_team_id_due_date", table_name="tasks")
     op.drop_index("ix_tasks_team_id_created_at_id", table_name="tasks")

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-from vc_common.migrations import shared
+from vc_common.migrations import ddl, shared
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -21,61 +21,37 @@ def upgrade() -> None:
     shared.create_platform_tables(op)
     op.create_table(
         "known_users",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("username", sa.String(length=150), nullable=False),
         sa.Column("is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("event_time", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_known_users")),
+        ddl.updated_at(),
+        ddl.primary_key("known_users"),
     )
     op.create_table(
         "teams",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("description", sa.Text(), server_default="", nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("member_seq", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column(
-            "updated_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_teams")),
+        ddl.created_at(),
+        ddl.updated_at(),
+        ddl.primary_key("teams"),
     )
     op.create_table(
         "team_memberships",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        ddl.uuid_id(),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("team_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column(
-            "joined_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.CheckConstraint(
-            "role IN ('owner', 'admin', 'member')", name=op.f("ck_team_memberships_role")
-        ),
-        sa.ForeignKeyConstraint(
-            ["team_id"],
-            ["teams.id"],
-            name=op.f("fk_team_memberships_team_id_teams"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_team_memberships")),
-        sa.UniqueConstraint("team_id", "user_id", name=op.f("uq_team_memberships_team_id_user_id")),
+        ddl.timestamp_now("joined_at"),
+        ddl.check("team_memberships", "role", "role IN ('owner', 'admin', 'member')"),
+        ddl.foreign_key("team_memberships", "team_id", "teams", ondelete="CASCADE"),
+        ddl.primary_key("team_memberships"),
+        ddl.unique("team_memberships", "team_id", "user_id"),
     )
-    op.create_index("ix_team_memberships_user_id", "team_memberships", ["user_id"], unique=False)
+    ddl.create_index(op, "ix_team_memberships_user_id", "team_memberships", ["user_id"])
 
 
 def downgrade() -> None:
