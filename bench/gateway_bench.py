@@ -354,6 +354,7 @@ def run(
     pids: dict[str, int] | None = None,
     mode: str = "platform",
     bare_url: str | None = None,
+    nginx_url: str | None = None,
 ) -> dict[str, Any]:
     """Measure both targets with the same token, back to back, ``rounds`` times: every round's
     figures, the median ratio gateway/direct, and the round closest to it as the headline."""
@@ -371,7 +372,9 @@ def run(
     done: list[dict[str, Any]] = []
     bare_pids = {"bare": pids["bare"]} if "bare" in pids else {}
     direct_pids.pop("bare", None)
-    gateway_pids = {k: v for k, v in pids.items() if k != "bare"}
+    nginx_pids = {k: v for k, v in pids.items() if k in ("nginx", "identity")}
+    direct_pids.pop("nginx", None)
+    gateway_pids = {k: v for k, v in pids.items() if k not in ("bare", "nginx")}
     for _ in range(max(1, rounds)):
         # the anchor first, then the service, then through the gateway: back to back
         bare = (
@@ -381,6 +384,11 @@ def run(
         )
         direct = measure(
             "direct", identity_url.rstrip("/") + ME_PATH, token, pids=direct_pids, **kw
+        )
+        nginx = (
+            measure("nginx", nginx_url.rstrip("/") + ME_PATH, token, pids=nginx_pids, **kw)
+            if nginx_url
+            else None
         )
         gateway = measure(
             "gateway", gateway_url.rstrip("/") + ME_PATH, token, pids=gateway_pids, **kw
@@ -394,6 +402,9 @@ def run(
         if bare is not None:
             rnd["bare"] = asdict(bare)
             rnd["ratio_bare"] = direct.rps / bare.rps if bare.rps else 0.0
+        if nginx is not None:
+            rnd["nginx"] = asdict(nginx)
+            rnd["ratio_nginx"] = gateway.rps / nginx.rps if nginx.rps else 0.0
         done.append(rnd)
     ratios = sorted(r["ratio"] for r in done)
     mid = len(ratios) // 2
@@ -401,9 +412,11 @@ def run(
     headline = min(done, key=lambda r: abs(r["ratio"] - median))
     extra: dict[str, Any] = {}
     if bare_url:
-        bares = sorted(r["ratio_bare"] for r in done)
-        extra["ratio_bare"] = bares[mid] if len(bares) % 2 else (bares[mid - 1] + bares[mid]) / 2
+        extra["ratio_bare"] = _median([r["ratio_bare"] for r in done])
         extra["bare"] = headline["bare"]
+    if nginx_url:
+        extra["ratio_nginx"] = _median([r["ratio_nginx"] for r in done])
+        extra["nginx"] = headline["nginx"]
     return {
         **extra,
         "mode": mode,
@@ -415,6 +428,11 @@ def run(
         f"Python {platform.python_version()}",
         "loadavg": loadavg(),
     }
+
+
+def _median(values: list[float]) -> float:
+    ordered, mid = sorted(values), len(values) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _cpu_model() -> str:
@@ -433,7 +451,7 @@ def report(result: dict[str, Any]) -> str:
         f"{'errors':>6}  {'CPU us/request':<34} {'ratio':>5}  load avg",
     ]
     for i, rnd in enumerate(result.get("rounds") or [result], 1):
-        for key in ("bare", "direct", "gateway"):
+        for key in ("bare", "direct", "nginx", "gateway"):
             if key not in rnd:
                 continue
             r = rnd[key]
@@ -446,7 +464,10 @@ def report(result: dict[str, Any]) -> str:
                 f"{r['requests']:>9} {r['errors']:>6}  {cpu:<34} {ratio:>5}  {load}"
             )
     lines.append(f"load: {result['direct']['tool']}")
-    lines.append("ratio column: direct = identity / bare app, gateway = gateway / direct")
+    lines.append(
+        "ratio column: direct = identity / bare app, gateway = gateway / direct"
+        + (f"; gateway / nginx (median): {result['ratio_nginx']:.2f}" if "nginx" in result else "")
+    )
     errors = any(
         rnd[k]["errors"] for rnd in result.get("rounds") or [result] for k in ("direct", "gateway")
     )
@@ -632,6 +653,83 @@ def _wait_all(
             time.sleep(0.1)
 
 
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+master_process on;
+user {user};
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream service {{
+        server 127.0.0.1:{upstream};
+        keepalive 128;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://service;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_buffering on;
+        }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_in_front(upstream_port: int, tmp: str) -> Any:
+    """Debian's nginx as a plain reverse proxy (one worker, kept-alive upstream connections, no
+    access log) in front of the same service: the anchor of what a proxy hop costs. Yields
+    (url, worker pid), or None when nginx is not installed (``apt-get install nginx-light``)."""
+    binary = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
+    )
+    if binary is None:
+        yield None
+        return
+    port = _free_port()
+    conf = Path(tmp) / "nginx.conf"
+    user = "root" if os.geteuid() == 0 else ""
+    text = NGINX_CONF.format(tmp=tmp, upstream=upstream_port, port=port, user=user or "nobody")
+    if not user:  # not root: the `user` directive is refused, and needless
+        text = text.replace("user nobody;\n", "")
+    conf.write_text(text)
+    proc = subprocess.Popen(
+        [binary, "-p", tmp, "-c", str(conf), "-e", str(Path(tmp) / "nginx-error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        worker = None
+        while worker is None:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise SystemExit(f"nginx exited with {proc.returncode}: {err.strip()}")
+            with contextlib.suppress(OSError, ValueError):
+                children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+                if children and _get_status(f"http://127.0.0.1:{port}/livez") == 200:
+                    worker = int(children[0])
+            if worker is None:
+                if time.monotonic() > deadline:
+                    raise SystemExit("nginx not ready after 30 s")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}", worker
+    finally:
+        _stop([proc])
+
+
 @contextlib.contextmanager
 def standin_platform() -> Any:
     """Start the stand-in identity and the real gateway; yield (gateway_url, identity_url, pids)."""
@@ -737,12 +835,17 @@ def identity_platform(base_url: str) -> Any:
                 }
                 procs["bare"] = _uvicorn("bench.bare_app:create_app", bare_port, bare_env)
                 _wait_all(procs, {"bare": f"http://127.0.0.1:{bare_port}/readyz"})
-                yield (
-                    f"http://127.0.0.1:{gw_port}",
-                    f"http://127.0.0.1:{ident_port}",
-                    {name: p.pid for name, p in procs.items()},
-                    f"http://127.0.0.1:{bare_port}",
-                )
+                pids = {name: p.pid for name, p in procs.items()}
+                with nginx_in_front(ident_port, tmp) as nginx:
+                    if nginx is not None:
+                        pids["nginx"] = nginx[1]
+                    yield (
+                        f"http://127.0.0.1:{gw_port}",
+                        f"http://127.0.0.1:{ident_port}",
+                        pids,
+                        f"http://127.0.0.1:{bare_port}",
+                        nginx[0] if nginx else None,
+                    )
             finally:
                 _stop(list(procs.values()))
     finally:
@@ -801,13 +904,14 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:
             raise SystemExit(f"cannot reach {gateway_url} / {identity_url}: {exc}") from exc
     elif not args.standin and postgres_reachable(db := bench_database_url()):
-        with identity_platform(db) as (gw_url, ident_url, pids, bare_url):
+        with identity_platform(db) as (gw_url, ident_url, pids, bare_url, nginx_url):
             result = run(
                 gw_url,
                 ident_url,
                 pids=pids,
                 mode="self-contained, real identity",
                 bare_url=bare_url,
+                nginx_url=nginx_url,
                 **kw,
             )
     else:
@@ -844,7 +948,24 @@ def main(argv: list[str] | None = None) -> int:
         anchor=("direct", direct_rps),
         note=f"gateway {gateway_rps:.0f} req/s",
     )
-    rep.note("nginx in front of the same service: not measured (not installed here)")
+    if "nginx" in result:
+        rep.figure(
+            "gateway GET /users/me",
+            gateway_rps,
+            "req/s",
+            anchor=("nginx in front of identity", result["nginx"]["rps"]),
+        )
+        rep.note(f"gateway / nginx, median of the rounds: {result['ratio_nginx']:.2f}")
+    else:
+        rep.note(
+            "nginx in front of the same service: not measured ("
+            + (
+                "not installed: apt-get install nginx-light"
+                if result["mode"] != "running platform"
+                else "only in the self-contained mode"
+            )
+            + ")"
+        )
     return rep.finish()
 
 
