@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,40 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from provider_sandbox.app import State, create_app, integrations_env
-from vc_common.ports import free_port
 from vc_common.testing.plugin import ServiceUnderTest, TestUser
+from vc_common.testing.servers import ThreadServer
 
 SERVICE_SECRET = "test-service-secret"
 WEBHOOK_SECRET = "test-webhook-secret"
-
-
-class ServerThread:
-    """A real uvicorn server on a free port, in its own thread and event loop."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @dataclass
@@ -75,7 +47,7 @@ class Sandbox:
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[Sandbox]:
     state = State()
-    with ServerThread(create_app(state)) as server:
+    with ThreadServer(create_app(state), "provider-sandbox") as server:
         yield Sandbox(server.url, state)
 
 
@@ -222,7 +194,7 @@ def tasks_stub_app(stub: TasksStub) -> FastAPI:
 @pytest.fixture(scope="session")
 def tasks_api() -> Iterator[TasksStub]:
     stub = TasksStub()
-    with ServerThread(tasks_stub_app(stub)) as server:
+    with ThreadServer(tasks_stub_app(stub), "tasks") as server:
         stub.url = server.url
         yield stub
 

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -26,9 +25,12 @@ from realtime.app import create_app
 from sqlalchemy import select, update
 from vc_common.events.envelope import CloudEvent
 from vc_common.ports import free_port
+from vc_common.testing import sockets
 from vc_common.testing.keys import TestSigner
 from vc_common.testing.plugin import ServiceUnderTest, TestUser, make_event
 from vc_common.testing.servers import start_uvicorn, stop_process
+from vc_common.testing.sockets import close_code as close_code
+from vc_common.testing.sockets import next_frame
 
 NATS_URL = os.environ.get("NATS_URL") or (
     os.environ.get("EVENT_BUS_URL", "nats://127.0.0.1:4222")
@@ -312,14 +314,7 @@ async def recv(
     ws: Any, *, kind: str | tuple[str, ...] = "event", within: float = 5.0
 ) -> dict[str, Any]:
     """The next frame of ``kind`` (other frames are skipped)."""
-    kinds = (kind,) if isinstance(kind, str) else kind
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        raw = await asyncio.wait_for(ws.recv(), max(0.01, deadline - loop.time()))
-        frame: dict[str, Any] = orjson.loads(raw)
-        if frame.get("type") in kinds:
-            return frame
+    return await next_frame(ws, kind=kind, within=within)
 
 
 async def events_of(ws: Any, n: int, within: float = 5.0) -> list[str]:
@@ -328,15 +323,4 @@ async def events_of(ws: Any, n: int, within: float = 5.0) -> list[str]:
 
 
 async def no_frame(ws: Any, kind: str | tuple[str, ...] = "event", wait: float = 0.5) -> None:
-    with pytest.raises(TimeoutError):
-        await recv(ws, kind=kind, within=wait)
-
-
-async def close_code(ws: Any, within: float = 5.0) -> int:
-    from websockets.exceptions import ConnectionClosed
-
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), within)
-    except ConnectionClosed as closed:
-        return int(closed.rcvd.code) if closed.rcvd is not None else -1
+    await sockets.no_frame(ws, kind=kind, wait=wait)

@@ -5,8 +5,6 @@ public user view until identity's app can be started here)."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -14,44 +12,16 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from teams.app import create_app
 from teams.users.models import KnownUser
-from vc_common.ports import free_port
 from vc_common.testing.plugin import ReadOutbox, ServiceUnderTest, TestUser
+from vc_common.testing.servers import ThreadServer
 
 Outbox = ReadOutbox
-
-
-class ServerThread:
-    """A real uvicorn server on a free port, in its own thread and event loop."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 def identity_stub(users: dict[uuid.UUID, str]) -> FastAPI:
@@ -104,13 +74,13 @@ def identity_users() -> dict[uuid.UUID, str]:
 
 
 @pytest.fixture(scope="session")
-def identity_server(identity_users: dict[uuid.UUID, str]) -> Iterator[ServerThread]:
-    with ServerThread(identity_stub(identity_users)) as server:
+def identity_server(identity_users: dict[uuid.UUID, str]) -> Iterator[ThreadServer]:
+    with ThreadServer(identity_stub(identity_users), "identity", lifespan="on") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def vc_service(identity_server: ServerThread) -> ServiceUnderTest:
+def vc_service(identity_server: ThreadServer) -> ServiceUnderTest:
     return ServiceUnderTest(name="teams", settings_env={"IDENTITY_URL": identity_server.url})
 
 
@@ -161,7 +131,7 @@ def make_team(
 
 
 @pytest_asyncio.fixture
-async def teams_server(service_env: dict[str, str], signer: Any) -> AsyncIterator[ServerThread]:
+async def teams_server(service_env: dict[str, str], signer: Any) -> AsyncIterator[ThreadServer]:
     """The real teams app served by uvicorn on a free port (real commits: use unique data)."""
     from vc_common.auth import StaticKeySource, TokenVerifier
 
@@ -170,9 +140,9 @@ async def teams_server(service_env: dict[str, str], signer: Any) -> AsyncIterato
     app.state.verifier = TokenVerifier(
         StaticKeySource(signer.jwks), issuer=signer.issuer, audience=signer.audience
     )
-    server = ServerThread(app)
-    await asyncio.to_thread(server.__enter__)
+    server = ThreadServer(app, "teams", lifespan="on")
+    await asyncio.to_thread(server.start)
     try:
         yield server
     finally:
-        await asyncio.to_thread(server.__exit__, None, None, None)
+        await asyncio.to_thread(server.stop)

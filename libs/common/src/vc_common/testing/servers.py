@@ -68,29 +68,42 @@ class ThreadServer:
     """An ASGI app (another service's stand-in: a real HTTP server on loopback, not a patched
     transport) served by uvicorn in a thread of the test process, on a free port."""
 
-    def __init__(self, app: Any, name: str) -> None:
+    def __init__(
+        self, app: Any, name: str = "stand-in", *, lifespan: str = "auto", within: float = 20.0
+    ) -> None:
         import uvicorn
 
         from vc_common.ports import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan=lifespan
+        )
         self._server = uvicorn.Server(config)
+        self._within = within
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve()), name=name, daemon=True
         )
 
     def start(self) -> None:
         self._thread.start()
+        deadline = time.monotonic() + self._within
         while not self._server.started:
-            if not self._thread.is_alive():
+            if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the {self._thread.name} server did not start")
             threading.Event().wait(0.02)
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=10)
+
+    def __enter__(self) -> ThreadServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 class StandIn(Protocol):
