@@ -233,7 +233,7 @@ async def _two_processes(
         pub.start()
         t0 = await asyncio.to_thread(start_q.get, True, limit)
         t1 = await asyncio.to_thread(done_q.get, True, limit)
-        return n / (t1 - t0)
+        return float(n / (t1 - t0))
     finally:
         for proc in (pub, cons):
             if proc is not None:

@@ -388,7 +388,7 @@ async def amain(argv: list[str] | None = None) -> int:
             )
     report = Report("events_bench")
     for broker, r in results.items():
-        a = anchors.get(broker)
+        a = anchors.get(broker, "not measured")
         a_name = f"{broker} raw publish+ack → pull+ack"
         if isinstance(a, str):
             report.note(f"{broker} anchor {a}")

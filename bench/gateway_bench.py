@@ -34,6 +34,7 @@ wrk``), else from a multi-process aiohttp load generator in this file.
 import argparse
 import asyncio
 import contextlib
+import math
 import multiprocessing as mp
 import os
 import platform
@@ -54,7 +55,7 @@ from typing import Any
 import orjson
 from vc_common.ports import free_port
 
-from bench.harness import Report, quick
+from bench.harness import Report, cpu_seconds, listener_pid, quick
 from bench.harness import gateway_url as gateway_url_default
 
 ME_PATH = "/api/v1/users/me"
@@ -140,40 +141,6 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 # --- the server processes: CPU time, found by port -----------------------------------------------
 
-_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of ``pid`` (its threads included), or None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
-
-
-def listening_pid(port: int) -> int | None:
-    """The process listening on 127.0.0.1/0.0.0.0 ``port`` (Linux /proc only), or None."""
-    inodes: set[str] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                cols = line.split()
-                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                    inodes.add(cols[9])
-    if not inodes:
-        return None
-    targets = {f"socket:[{i}]" for i in inodes}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for fd in (proc / "fd").iterdir():
-                with contextlib.suppress(OSError):
-                    if os.readlink(fd) in targets:
-                        return int(proc.name)
-    return None
-
 
 def pids_of(urls: dict[str, str]) -> dict[str, int]:
     """``{name: pid}`` of the local servers behind these URLs (those found)."""
@@ -181,7 +148,7 @@ def pids_of(urls: dict[str, str]) -> dict[str, int]:
     for name, url in urls.items():
         parts = urllib.parse.urlsplit(url)
         if parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port:
-            pid = listening_pid(parts.port)
+            pid = listener_pid(parts.port)
             if pid is not None:
                 out[name] = pid
     return out
@@ -332,9 +299,9 @@ def measure(
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     result = load(target, url, token, duration, connections, threads)
     for name, pid in pids.items():
-        after, start = cpu_seconds(pid), before[name]
-        if after is not None and start is not None and result.requests:
-            result.cpu_us[name] = round((after - start) / result.requests * 1e6, 1)
+        spent = cpu_seconds(pid) - before[name]
+        if not math.isnan(spent) and result.requests:
+            result.cpu_us[name] = round(spent / result.requests * 1e6, 1)
     if result.errors and _get_status(url, {"Authorization": f"Bearer {token}"}) == 429:
         raise SystemExit(f"{url}: {RATE_LIMIT_HINT}")
     return result
@@ -456,8 +423,8 @@ def report(result: dict[str, Any]) -> str:
                 continue
             r = rnd[key]
             cpu = ", ".join(f"{k} {v:.0f}" for k, v in r.get("cpu_us", {}).items()) or "n/a"
-            ratio = {"gateway": f"{rnd['ratio']:.2f}", "direct": f"{rnd.get('ratio_bare', 0):.2f}"}
-            ratio = ratio.get(key, "") if key != "direct" or "bare" in rnd else ""
+            ratios = {"gateway": f"{rnd['ratio']:.2f}", "direct": f"{rnd.get('ratio_bare', 0):.2f}"}
+            ratio = ratios.get(key, "") if key != "direct" or "bare" in rnd else ""
             load = rnd.get("loadavg", "") if key == "gateway" else ""
             lines.append(
                 f"{i:<5} {key:<8} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "

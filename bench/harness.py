@@ -23,11 +23,14 @@ summary; it exits non-zero when any target was missed or any bench failed. ``--q
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 #: set by ``python -m bench --quick`` (or ``BENCH_QUICK=1``): small counts, short phases
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -80,6 +83,102 @@ def gateway_url() -> str:
     return (
         f"http://127.0.0.1:{os.environ.get('PORT_BASE') or os.environ.get('GATEWAY_PORT') or 8000}"
     )
+
+
+def service_port(name: str, gateway: str | None = None) -> int | None:
+    """Where ``make run`` puts service ``name`` beside the gateway at ``gateway`` (default
+    :func:`gateway_url`): ``<NAME>_PORT``, else platform.toml's port moved as far as the gateway
+    was (``PORT_BASE`` keeps every service's distance from the gateway); None when platform.toml
+    does not say."""
+    override = os.environ.get(f"{name.upper().replace('-', '_')}_PORT")
+    if override:
+        return int(override)
+    try:
+        from vc_devrun.config import find_config, load_config
+
+        config = load_config(find_config(start=Path(__file__).resolve().parent), env={})
+    except Exception:
+        return None
+    service = config.service(name)
+    if service is None or config.gateway is None:
+        return None
+    moved = urlsplit(gateway or gateway_url()).port
+    return service.port + (moved - config.gateway.port if moved else 0)
+
+
+# --- what the benches of a running platform measure besides time --------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def listener_pid(port: int | None) -> int | None:
+    """The process listening on 127.0.0.1/0.0.0.0:``port`` (this user's processes only)."""
+    if port is None:
+        return None
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(cols[9])
+    if not inodes:
+        return None
+    wanted = {f"socket:[{i}]" for i in inodes}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                        return int(pid)
+    return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far; NaN when it is not there."""
+    if pid is None:
+        return float("nan")
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def pct(values: list[float], p: float) -> float:
+    """The ``p``-th percentile of ``values`` (nearest rank), in their unit; NaN when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def read_json(resp: Any, *ok: int) -> Any:
+    """An aiohttp response's JSON body; RuntimeError (with the body) on any other status."""
+    import orjson
+
+    body = await resp.read()
+    if resp.status not in ok:
+        raise RuntimeError(f"{resp.method} {resp.url} -> {resp.status}: {body[:300]!r}")
+    return orjson.loads(body) if body else None
+
+
+def do_nothing_consumer(*types: str, runs: bool, batch_size: int = 500) -> Any:
+    """The anchor of a consumer bench: a ``Consumer`` whose handler of ``types`` does nothing, so
+    ``handle_batch`` costs the inbox rows and the transaction only (the floor every consumer here
+    pays). ``runs``: registered with ``on_batch`` (one call per run of a batch, like a set-based
+    handler) rather than ``on`` (one call per event), to match the consumer it anchors."""
+    from vc_common.events.consumer import Consumer
+
+    anchor = Consumer("bench_anchor", batch_size=batch_size)
+
+    async def nothing(ctx: Any, events: Any) -> None:
+        del ctx, events
+
+    (anchor.on_batch if runs else anchor.on)(*types)(nothing)
+    return anchor
 
 
 @dataclass

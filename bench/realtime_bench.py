@@ -20,13 +20,18 @@ teams, tasks and realtime (two replicas) behind the gateway, limits off. Then:
 3. **a task move to one team**: ``--team-sockets`` (200) sockets of one team; the owner moves a
    task over HTTP (``--moves`` per second for ``--move-duration`` s); latency = receipt - the
    moment the POST was sent (so it includes the tasks service's request and commit).
-4. **anchor**: a bare ``websockets`` server (another process) with the same number of sockets
-   over the same teams, broadcasting frames of the same size at the same rate; latency =
-   receipt - the moment before ``broadcast``.
+4. **anchor**: a bare ``websockets`` server (another process, :func:`bare_broadcast`) with the
+   same number of sockets over the same teams, broadcasting frames of the same size at the same
+   rate; latency = receipt - the moment before ``broadcast``; its CPU per delivered frame and
+   its memory per idle socket beside the platform's. The task move has one too: the same
+   number of frames at the moves' rate to as many sockets of one team (delivery only: the
+   move's figure also holds the POST).
 
 Targets (the issue's): fan-out p50 < 20 ms and p99 < 100 ms at 500 events/s over 1,000 sockets;
 the task move p99 < 50 ms to 200 sockets. The machine is shared (load average printed): read the
-platform's figures beside the anchor's of the same run.
+platform's figures beside the anchor's of the same run (the report at the end prints each with
+its anchor and ratio). ``--quick`` (``python -m bench --quick``): fewer sockets and users,
+3-second phases.
 """
 
 from __future__ import annotations
@@ -43,17 +48,23 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 
-from bench.chat_bench import _json, cpu_seconds, listener_pid, loadavg, pct
+from bench.harness import Report, cpu_seconds, listener_pid, loadavg, pct, quick
+from bench.harness import read_json as _json
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench-password-123"
 SERVICES = ("identity", "teams", "tasks", "realtime")
+TARGET_RATE = 500.0  # events/s of the fan-out targets
+TARGET_P50_MS = 20.0
+TARGET_P99_MS = 100.0
+TARGET_MOVE_P99_MS = 50.0
 
 
 def free_port() -> int:
@@ -150,7 +161,8 @@ class Platform:
             start_new_session=True,
         )
         deadline = time.monotonic() + 240
-        while "is up" not in self.log_path.read_text(errors="replace"):
+        # the runner's banner ("web/dist is up to date" comes earlier and is not it)
+        while "VirtualCoworking is up" not in self.log_path.read_text(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the platform did not start:\n" + self.log_text()[-4000:])
             await asyncio.sleep(0.5)
@@ -244,6 +256,7 @@ class Receivers:
         self.watch: str | None = None
         self.sent_at: list[float] = []  # the watched task's moves, in order
         self.frames = 0
+        self.last_at = 0.0  # the receipt of the last frame while recording (time.time())
         self.sockets: list[aiohttp.ClientWebSocketResponse] = []
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -257,6 +270,7 @@ class Receivers:
             self.frames += 1
             if not self.recording:
                 continue
+            self.last_at = now
             i = text.find('"t0":')
             if i >= 0:
                 j = i + 5
@@ -374,7 +388,7 @@ def produce(db_url: str, bus_url: str, teams: list[str], rate: float, duration: 
 # --- the anchor: a bare websockets broadcast -----------------------------------------------------
 
 
-def anchor_server(port: int, n_teams: int, rate: float, duration: float, ready: Any, go: Any,
+def anchor_server(port: int, n_teams: int, rate: float, frames: int, ready: Any, go: Any,
                   done: Any, frame_size: int) -> None:  # fmt: skip
     async def main() -> None:
         from websockets.asyncio.server import broadcast, serve
@@ -396,7 +410,7 @@ def anchor_server(port: int, n_teams: int, rate: float, duration: float, ready: 
                 await asyncio.sleep(0.01)
             pad = "x" * max(0, frame_size - 120)
             start = time.perf_counter()
-            for i in range(int(rate * duration)):
+            for i in range(frames):  # on schedule; back to back when rate is inf
                 due = start + i / rate
                 delay = due - time.perf_counter()
                 if delay > 0:
@@ -410,10 +424,72 @@ def anchor_server(port: int, n_teams: int, rate: float, duration: float, ready: 
     asyncio.run(main())
 
 
+@dataclass
+class Broadcast:
+    """What the bare broadcast delivered: the anchor of a fan-out figure."""
+
+    latencies: list[float]  # ms, one per frame received
+    expected: int  # frames x sockets per team
+    frames: int
+    seconds: float  # from the start to the last frame received
+    cpu_us: float  # the server's CPU per delivered frame
+    rss_kib: float  # the server's memory per idle socket
+
+    @property
+    def per_second(self) -> float:
+        """Frames broadcast per second, as the sockets saw them arrive."""
+        return self.frames / self.seconds if self.seconds > 0 else float("nan")
+
+
+async def bare_broadcast(http: aiohttp.ClientSession, *, sockets: int, teams: int, rate: float,
+                         frames: int, frame_size: int) -> Broadcast:  # fmt: skip
+    """The anchor: a bare ``websockets`` server in another process, ``sockets`` sockets over
+    ``teams`` teams, ``frames`` frames of ``frame_size`` bytes broadcast to one team after the
+    other at ``rate`` per second (``inf``: back to back); latency = receipt - the moment before
+    ``broadcast``."""
+    ctx = multiprocessing.get_context("spawn")
+    port = free_port()
+    ready, go, done = ctx.Event(), ctx.Event(), ctx.Event()
+    server = ctx.Process(
+        target=anchor_server, args=(port, teams, rate, frames, ready, go, done, frame_size)
+    )
+    server.start()
+    recv = Receivers()
+    try:
+        while not ready.is_set():
+            await asyncio.sleep(0.05)
+        rss0 = rss_kib(server.pid)
+        for i in range(sockets):
+            await recv.open(http, f"ws://127.0.0.1:{port}/?team={i % teams}", 1)
+        rss1, cpu0 = rss_kib(server.pid), cpu_seconds(server.pid)
+        recv.recording, frames0 = True, recv.frames
+        started = time.time()
+        go.set()
+        while not done.is_set():
+            await asyncio.sleep(0.1)
+        cpu = cpu_seconds(server.pid) - cpu0  # every frame is written: the server is done
+        expected = frames * (sockets // teams)
+        await drained(recv, expected, frames0)
+        recv.recording = False
+    finally:
+        await recv.close()
+        server.terminate()
+        server.join(timeout=10)
+    return Broadcast(
+        recv.latencies,
+        expected,
+        frames,
+        recv.last_at - started if recv.last_at else float("nan"),
+        cpu / max(1, recv.frames - frames0) * 1e6,
+        (rss1 - rss0) / max(1, sockets),
+    )
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 
 async def run(args: argparse.Namespace) -> int:
+    rep = Report("realtime_bench")  # now: its load average at the start is the run's
     ctx = multiprocessing.get_context("spawn")
     print(f"load average {loadavg()}  ({os.cpu_count()} cores)")
     tmp = Path(tempfile.mkdtemp(prefix="realtime-bench-"))
@@ -454,6 +530,7 @@ async def run(args: argparse.Namespace) -> int:
             )
             # 1. the fan-out at fixed rates
             per_team = n // args.teams
+            fanout: dict[float, tuple[list[float], int, float, float]] = {}
             for rate in args.rates:
                 ready, go, done = ctx.Event(), ctx.Event(), ctx.Event()
                 producer = ctx.Process(
@@ -486,6 +563,12 @@ async def run(args: argparse.Namespace) -> int:
                 delivered = max(1, recv.frames - frames0)
                 rt_cpu = sum(b - a for a, b in zip(cpu0[:-1], cpu1[:-1], strict=True))
                 gw_cpu = cpu1[-1] - cpu0[-1]
+                fanout[rate] = (
+                    recv.latencies,
+                    expected,
+                    rt_cpu / delivered * 1e6,
+                    gw_cpu / delivered * 1e6,
+                )
                 lines.append(
                     summary(
                         f"platform: {rate:.0f} events/s, {n} sockets",
@@ -533,72 +616,107 @@ async def run(args: argparse.Namespace) -> int:
                     await _json(r, 200)
                 posts.append((time.time() - recv.sent_at[-1]) * 1000)
             await asyncio.sleep(2)
+            move_sockets, move_lat = len(recv.sockets), recv.latencies
             lines.append(
                 summary(
-                    f"task move to one team, {len(recv.sockets)} sockets",
-                    recv.latencies,
-                    moves * len(recv.sockets),
+                    f"task move to one team, {move_sockets} sockets",
+                    move_lat,
+                    moves * move_sockets,
                     f" (from the POST sent; the POST itself p50 {pct(posts, 50):.1f} ms, "
                     f"p99 {pct(posts, 99):.1f} ms)",
                 )
             )
             await recv.close()
 
-            # 4. the anchor, at the same rates
+            # 4. the anchor, at the same rates; and at the moves' rate to one team's sockets
+            anchors: dict[float, Broadcast] = {}
             for rate in args.rates:
-                port = free_port()
-                ready, go, done = ctx.Event(), ctx.Event(), ctx.Event()
-                anchor = ctx.Process(
-                    target=anchor_server,
-                    args=(port, args.teams, rate, args.duration, ready, go, done, 700),
+                b = await bare_broadcast(
+                    http,
+                    sockets=n,
+                    teams=args.teams,
+                    rate=rate,
+                    frames=int(rate * args.duration),
+                    frame_size=700,
                 )
-                anchor.start()
-                while not ready.is_set():
-                    await asyncio.sleep(0.05)
-                recv = Receivers()
-                for i in range(n):
-                    await recv.open(http, f"ws://127.0.0.1:{port}/?team={i % args.teams}", 1)
-                recv.recording, frames0 = True, recv.frames
-                go.set()
-                while not done.is_set():
-                    await asyncio.sleep(0.1)
-                expected = int(rate * args.duration) * (n // args.teams)
-                await drained(recv, expected, frames0)
-                recv.recording = False
-                await recv.close()
-                anchor.terminate()
+                anchors[rate] = b
                 lines.append(
                     summary(
                         f"anchor: bare websockets, {rate:.0f}/s, {n} sockets",
-                        recv.latencies,
-                        expected,
-                        f"  (load {loadavg()})",
+                        b.latencies,
+                        b.expected,
+                        f"  | CPU/frame {b.cpu_us:.1f} us  (load {loadavg()})",
                     )
                 )
+            move_anchor = await bare_broadcast(
+                http, sockets=move_sockets, teams=1, rate=args.moves, frames=moves, frame_size=700
+            )
+            lines.append(
+                summary(
+                    f"anchor: bare websockets, {args.moves:g}/s to {move_sockets} sockets",
+                    move_anchor.latencies,
+                    move_anchor.expected,
+                )
+            )
     finally:
         await platform.stop()
     print(f"load average {loadavg()}")
     print("\n".join(lines))
-    return 0
+    for rate, (lat, expected, rt_us, gw_us) in fanout.items():
+        name, a = f"fan-out {rate:.0f}/s, {n} sockets", anchors[rate]
+        a_name = f"bare websockets {rate:.0f}/s"
+        for q, threshold in ((50, TARGET_P50_MS), (99, TARGET_P99_MS)):
+            value, anchor = pct(lat, q), (a_name, pct(a.latencies, q))
+            if rate == TARGET_RATE:
+                rep.target(f"{name} p{q}", value, "<", threshold, "ms", anchor=anchor)
+            else:
+                rep.figure(f"{name} p{q}", value, "ms", anchor=anchor)
+        rep.figure(f"{name} CPU/frame realtime", rt_us, "us", anchor=(a_name, a.cpu_us))
+        rep.figure(f"{name} CPU/frame gateway", gw_us, "us", anchor=(a_name, a.cpu_us))
+        if len(lat) < expected:
+            rep.note(f"{name}: {len(lat)}/{expected} frames arrived (the percentiles are theirs)")
+    if TARGET_RATE not in fanout:
+        for q, threshold in ((50, TARGET_P50_MS), (99, TARGET_P99_MS)):
+            rep.target(
+                f"fan-out {TARGET_RATE:.0f}/s p{q}",
+                float("nan"),
+                "<",
+                threshold,
+                "ms",
+                note=f"not measured: --rates has no {TARGET_RATE:.0f}",
+            )
+    idle = ("bare websockets", anchors[args.rates[0]].rss_kib)
+    rep.figure("memory per idle socket, realtime (2 replicas)", rt_mem, "KiB", anchor=idle)
+    rep.figure("memory per idle socket, gateway", gw_mem, "KiB", anchor=idle)
+    rep.target(
+        f"task move to {move_sockets} sockets p99",
+        pct(move_lat, 99),
+        "<",
+        TARGET_MOVE_P99_MS,
+        "ms",
+        anchor=(f"bare websockets {args.moves:g}/s", pct(move_anchor.latencies, 99)),
+        note=f"from the POST sent; the POST itself p99 {pct(posts, 99):.1f} ms",
+    )
+    return rep.finish()
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.realtime_bench")
-    parser.add_argument("--sockets", type=int, default=1000)
-    parser.add_argument("--teams", type=int, default=20)
-    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--sockets", type=int, default=int(quick(1000, 200)))
+    parser.add_argument("--teams", type=int, default=int(quick(20, 10)))
+    parser.add_argument("--users", type=int, default=int(quick(100, 20)))
     parser.add_argument(
         "--rates",
         type=lambda v: [float(x) for x in v.split(",")],
         default=[100.0, 500.0],
         help="events/s of the fixed-rate runs, comma-separated (the target is at 500)",
     )
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--team-sockets", type=int, default=200)
+    parser.add_argument("--duration", type=float, default=quick(10.0, 3.0))
+    parser.add_argument("--team-sockets", type=int, default=int(quick(200, 50)))
     parser.add_argument("--moves", type=float, default=5.0)
-    parser.add_argument("--move-duration", type=float, default=10.0)
-    raise SystemExit(asyncio.run(run(parser.parse_args())))
+    parser.add_argument("--move-duration", type=float, default=quick(10.0, 3.0))
+    return asyncio.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import sys
 import types
@@ -116,6 +117,35 @@ def test_gateway_url_follows_the_platform_settings(monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("GATEWAY_URL")
     monkeypatch.setenv("PORT_BASE", "9300")
     assert harness.gateway_url() == "http://127.0.0.1:9300"
+
+
+def test_service_ports_move_with_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CHAT_PORT", raising=False)
+    monkeypatch.setenv("GATEWAY_URL", "http://127.0.0.1:9300")
+    assert harness.service_port("chat") == 9403  # platform.toml: gateway 8000, chat 8103
+    assert harness.service_port("chat", "http://127.0.0.1:8000") == 8103
+    monkeypatch.setenv("CHAT_PORT", "9999")
+    assert harness.service_port("chat") == 9999
+    assert harness.service_port("no-such-service") is None
+
+
+def _calls(tree: ast.AST) -> set[str]:
+    """The names called in ``tree``: ``Report(...)`` gives "Report", ``x.finish()`` "finish"."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            names.add(f.id if isinstance(f, ast.Name) else getattr(f, "attr", ""))
+    return names
+
+
+@pytest.mark.parametrize("name", bench_main.BENCHES)
+def test_every_bench_reports_to_the_summary(name: str) -> None:
+    """`make bench` summarises only what a bench registered: each one builds a Report and
+    finishes it (which registers it), so a new bench cannot skip the met/missed lines."""
+    source = ROOT / "bench" / f"{name}.py"
+    calls = _calls(ast.parse(source.read_text(), filename=str(source)))
+    assert {"Report", "finish"} <= calls, f"{source.name} never builds and finishes a Report"
 
 
 def test_a_bench_exiting_with_a_message_fails_and_says_why(
