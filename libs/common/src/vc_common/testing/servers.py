@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import httpx
 
@@ -69,7 +69,12 @@ class ThreadServer:
     transport) served by uvicorn in a thread of the test process, on a free port."""
 
     def __init__(
-        self, app: Any, name: str = "stand-in", *, lifespan: str = "auto", within: float = 20.0
+        self,
+        app: Any,
+        name: str = "stand-in",
+        *,
+        lifespan: Literal["auto", "on", "off"] = "auto",
+        within: float = 20.0,
     ) -> None:
         import uvicorn
 
