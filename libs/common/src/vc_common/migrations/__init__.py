@@ -89,18 +89,31 @@ def run_migrations(service: str, metadata: MetaData) -> None:
     """What every service's ``env.py`` does: online with asyncpg, or offline as SQL."""
     from alembic import context
 
+    from vc_common.migrations.render import render_item
+
     config = context.config
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     url = to_async_url(url) if url else database_url_for(service)
 
     if context.is_offline_mode():
-        context.configure(url=url, target_metadata=metadata, literal_binds=True, compare_type=True)
+        context.configure(
+            url=url,
+            target_metadata=metadata,
+            literal_binds=True,
+            compare_type=True,
+            render_item=render_item,
+        )
         with context.begin_transaction():
             context.run_migrations()
         return
 
     def do_run(connection: Connection) -> None:
-        context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            compare_type=True,
+            render_item=render_item,
+        )
         with context.begin_transaction():
             context.run_migrations()
 

@@ -15,8 +15,9 @@ written once for the services' revisions::
 
 and in ``downgrade()`` only ``op.drop_index("ix_subtasks_open", table_name="subtasks")``: what
 made the index (its ``WHERE``, its method) is not part of ``DROP INDEX``. A revision still writes
-what is its tables' own (their columns, the check constraints' conditions); what autogenerate
-renders otherwise, edit into these calls.
+what is its tables' own (their columns, the check constraints' conditions); autogenerate writes
+these calls itself where a column or constraint is one of theirs
+(:mod:`vc_common.migrations.render`).
 
 **Frozen.** What these functions return or do is part of the history of every applied revision
 that calls them: a changed function would change what an old revision creates, so that a
