@@ -104,7 +104,12 @@ async def board_created(
 
 
 async def task_created(
-    session: AsyncSession, task: Task, *, actor: uuid.UUID, label_ids: Sequence[uuid.UUID]
+    session: AsyncSession,
+    task: Task,
+    *,
+    actor: uuid.UUID,
+    position: int,
+    label_ids: Sequence[uuid.UUID],
 ) -> None:
     await publish(
         session,
@@ -113,7 +118,7 @@ async def task_created(
         {
             **snapshot(task),
             "user_id": actor,
-            "position": task.position,
+            "position": position,
             "label_ids": list(label_ids),
             "created_at": task.created_at,
         },
@@ -153,7 +158,9 @@ async def task_moved(
     actor: uuid.UUID,
     from_column_id: uuid.UUID,
     from_position: int,
+    position: int,
 ) -> None:
+    """``position``: the task's index in its column after the move (``from_position`` before)."""
     await publish(
         session,
         TASK_MOVED,
@@ -164,7 +171,7 @@ async def task_moved(
             "from_column_id": from_column_id,
             "to_column_id": task.column_id,
             "from_position": from_position,
-            "position": task.position,
+            "position": position,
             "is_completed": task.completed_at is not None,
         },
     )

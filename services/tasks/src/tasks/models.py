@@ -3,9 +3,11 @@ TaskAttachment, Label, TaskLabel) plus ``task_activity``, and the shared tables 
 database carries (idempotency keys, outbox/inbox, the team-membership projection).
 
 Tasks carry ``board_id`` and ``team_id`` copied from their column so that the board answer and the
-team-wide task list are single indexed scans. ``position`` is dense (0..n-1) inside a column; the
-unique constraint on (column_id, position) is DEFERRABLE so a renumbering UPDATE may pass through
-duplicates inside its transaction while the database still refuses a duplicate at commit.
+team-wide task list are single indexed scans. A task's place in its column is ``rank``, a sparse
+sort key with gaps (``tasks.ordering``): a move writes the moved row only. The API's ``position``
+(the dense 0-based index in the column) is not stored; the queries that read tasks compute it
+from ``rank``. The unique constraint on (column_id, rank) is DEFERRABLE (checked at the end of
+each statement) so the rare rebalancing UPDATE of a column may pass through duplicates.
 """
 
 from __future__ import annotations
@@ -89,16 +91,15 @@ class Task(UUIDMixin, TimestampMixin, Base):
     assignee_id: Mapped[uuid.UUID | None]
     priority: Mapped[str] = mapped_column(String(10), server_default="medium", default="medium")
     due_date: Mapped[date | None] = mapped_column(Date)
-    position: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(BigInteger)
     completed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"), default=1)
     created_by_id: Mapped[uuid.UUID]
 
     __table_args__ = (
-        UniqueConstraint("column_id", "position", deferrable=True, initially="DEFERRED"),
+        UniqueConstraint("column_id", "rank", deferrable=True, initially="IMMEDIATE"),
         CheckConstraint("priority IN ('low', 'medium', 'high', 'urgent')", name="priority"),
-        CheckConstraint("position >= 0", name="position_non_negative"),
-        Index("ix_tasks_board_id_column_id_position", "board_id", "column_id", "position"),
+        Index("ix_tasks_board_id_column_id_rank", "board_id", "column_id", "rank"),
         Index("ix_tasks_team_id_created_at_id", "team_id", "created_at", "id"),
         Index("ix_tasks_team_id_assignee_id", "team_id", "assignee_id"),
         Index("ix_tasks_team_id_due_date", "team_id", "due_date"),

@@ -1,13 +1,16 @@
 """Moves: within a column and across columns of one board, positions dense in both columns,
-``tasks.task.moved`` saying from where to where, and a move that changes nothing writing
-nothing."""
+``tasks.task.moved`` saying from where to where, a move that changes nothing writing nothing,
+and a move writing the moved task's row only (but for the rare rebalance of a column)."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from teams_client.testing import Team
 from vc_common.testing.plugin import ReadOutbox
 
@@ -145,3 +148,92 @@ async def test_moving_into_an_empty_column_and_out_of_a_column(
             headers=team.member.headers,
         )
     assert await titles_by_column(client, board["id"], team) == [[], ["c", "b", "a"], []]
+
+
+async def _rows(conn: AsyncConnection, board_id: str) -> dict[str, tuple[str, Any, int]]:
+    """Each task of the board: (its row version's ctid and xmin, updated_at, version)."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, ctid::text, xmin::text, updated_at, version FROM tasks WHERE board_id = :b"
+        ),
+        {"b": board_id},
+    )
+    return {str(r[0]): (f"{r[1]}/{r[2]}", r[3], r[4]) for r in rows}
+
+
+async def test_a_move_rewrites_the_moved_task_only(
+    client: httpx.AsyncClient, team: Team, board: dict[str, Any], db_connection: AsyncConnection
+) -> None:
+    names = [f"t{i}" for i in range(12)]
+    ids = await _tasks(client, team, board, *names[:8])
+    ids |= await _tasks(client, team, board, *names[8:], column=1)
+    model = [names[:8], names[8:], []]
+    rng = random.Random(3)
+    for _ in range(30):
+        name = rng.choice(names)
+        to, pos = rng.randrange(3), rng.randint(0, 9)
+        before = await _rows(db_connection, board["id"])
+        r = await client.post(
+            f"/api/v1/tasks/{ids[name]}/move",
+            json={"column_id": col(board, to), "position": pos},
+            headers=team.member.headers,
+        )
+        assert r.status_code == 200, r.text
+        after = await _rows(db_connection, board["id"])
+        # the other tasks' rows are not written at all: same row version, same updated_at
+        assert {k: v for k, v in after.items() if k != ids[name]} == {
+            k: v for k, v in before.items() if k != ids[name]
+        }
+        for column in model:
+            if name in column:
+                column.remove(name)
+        model[to].insert(min(pos, len(model[to])), name)
+        assert r.json()["position"] == model[to].index(name)
+        assert await titles_by_column(client, board["id"], team) == model
+
+
+async def test_a_column_out_of_gaps_is_rebalanced_once_in_order(
+    client: httpx.AsyncClient, team: Team, board: dict[str, Any], db_connection: AsyncConnection
+) -> None:
+    """Always moving the last task between the first two halves the same gap: 32 moves exhaust
+    it, the next one rebalances the column (rewriting its rows, not their updated_at or version)
+    and the order is what the moves asked for throughout; the same for creates and for moves
+    from another column into that spot."""
+    names = ["a", "b", "c", "d", "e"]
+    ids = await _tasks(client, team, board, *names)
+    model = list(names)
+    versions = dict.fromkeys(names, 1)
+    rewrote_others = 0
+    for _ in range(40):
+        name = model[-1]
+        versions[name] += 1
+        before = await _rows(db_connection, board["id"])
+        r = await client.post(
+            f"/api/v1/tasks/{ids[name]}/move",
+            json={"column_id": col(board, 0), "position": 1},
+            headers=team.member.headers,
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["position"], r.json()["version"]) == (1, versions[name])
+        after = await _rows(db_connection, board["id"])
+        others = [k for k in after if k != ids[name]]
+        rewrote_others += any(after[k][0] != before[k][0] for k in others)
+        assert all(after[k][1:] == before[k][1:] for k in others)  # updated_at, version kept
+        model.insert(1, model.pop())
+        assert await titles_by_column(client, board["id"], team) == [model, [], []]
+    assert rewrote_others == 1
+    # creates, and moves from another column, into the same spot go through the same path
+    for i in range(40):
+        await create_task(client, col(board, 0), team.member, title=f"n{i}", position=1)
+        model.insert(1, f"n{i}")
+    assert await titles_by_column(client, board["id"], team) == [model, [], []]
+    arriving = await _tasks(client, team, board, *[f"x{i}" for i in range(40)], column=1)
+    for name, task_id in arriving.items():
+        r = await client.post(
+            f"/api/v1/tasks/{task_id}/move",
+            json={"column_id": col(board, 0), "position": 1},
+            headers=team.member.headers,
+        )
+        assert (r.status_code, r.json()["position"]) == (200, 1)
+        model.insert(1, name)
+    assert await titles_by_column(client, board["id"], team) == [model, [], []]

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from teams_client.testing import Team
+from vc_common.testing.plugin import ReadOutbox
 
 from ..kanban import create_board, create_task, titles_by_column
 
@@ -86,3 +87,67 @@ async def test_concurrent_creates_and_deletes_keep_positions_dense(
     # gather answers in request order: n0..n4 were deleted
     survivors = {f"n{i}" for i in range(5, 10)} | {f"m{i}" for i in range(5)}
     assert {t["title"] for t in tasks} == survivors
+
+
+async def test_eight_parallel_movers_keep_one_dense_order(
+    live_client: httpx.AsyncClient, team: Team
+) -> None:
+    """Eight clients moving tasks of one board at once, as the bench does: every move lands,
+    and after each round the board reads as one dense order holding every task once."""
+    client = live_client
+    board = await create_board(client, team)
+    cols = [c["id"] for c in board["columns"]]
+    tasks = [await create_task(client, cols[i % 3], team.member, title=f"p{i}") for i in range(24)]
+    users = [team.member, team.other, team.admin]
+
+    async def mover(n: int) -> list[int]:
+        rng = random.Random(n)
+        codes = []
+        for _ in range(8):
+            r = await client.post(
+                f"/api/v1/tasks/{rng.choice(tasks)['id']}/move",
+                json={"column_id": rng.choice(cols), "position": rng.randint(0, 12)},
+                headers=users[n % 3].headers,
+            )
+            codes.append(r.status_code)
+        return codes
+
+    for round_ in range(3):
+        codes = await asyncio.gather(*[mover(8 * round_ + n) for n in range(8)])
+        assert [c for worker in codes for c in worker] == [200] * 64
+        seen = [t for column in await titles_by_column(client, board["id"], team) for t in column]
+        assert sorted(seen) == sorted(t["title"] for t in tasks)
+
+
+async def test_concurrent_moves_into_one_place_all_land_latest_first(
+    live_client: httpx.AsyncClient, team: Team, outbox: ReadOutbox
+) -> None:
+    """Eight tasks moved to the top of one column at once: all land there, each answer saying
+    position 0, in the order the moves took the column (the later one on top, as if one after
+    the other), and the tasks already there come after them in their order."""
+    client = live_client
+    board = await create_board(client, team)
+    todo, done = board["columns"][0]["id"], board["columns"][2]["id"]
+    movers = [await create_task(client, todo, team.member, title=f"m{i}") for i in range(8)]
+    stay = [await create_task(client, done, team.member, title=f"s{i}") for i in range(3)]
+    answers = await asyncio.gather(
+        *[
+            client.post(
+                f"/api/v1/tasks/{t['id']}/move",
+                json={"column_id": done, "position": 0},
+                headers=team.member.headers,
+            )
+            for t in movers
+        ]
+    )
+    assert [(r.status_code, r.json()["position"]) for r in answers] == [(200, 0)] * 8
+    # the moves' events were written under the column's lock: their order is the moves' order
+    events = [e for e in await outbox("tasks.task.moved") if e["data"]["board_id"] == board["id"]]
+    order = [e["data"]["title"] for e in events]
+    assert sorted(order) == sorted(t["title"] for t in movers)
+    assert all(e["data"]["position"] == 0 for e in events)
+    assert await titles_by_column(client, board["id"], team) == [
+        [],
+        [],
+        [*reversed(order), *(t["title"] for t in stay)],
+    ]

@@ -1,15 +1,21 @@
 """All SQL about tasks. Answers are assembled in a fixed number of statements: one for the tasks
-with their subtask counts (correlated aggregates), one for their labels, whatever their number."""
+with their positions and subtask counts (correlated aggregates, or a window over the board), one
+for their labels, whatever their number.
+
+A task's ``position`` is not stored: it is its index in its column in ``rank`` order, computed
+here (``row_number()`` over a board's columns, or how many tasks of the column rank before it),
+on the unique index (column_id, rank)."""
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    Integer,
+    BigInteger,
+    ColumnElement,
     Select,
     Uuid,
     and_,
@@ -18,16 +24,19 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    null,
+    or_,
     select,
     update,
     values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from vc_common.pagination import PageParams, paginate
 
 from tasks.cursors import parse_timestamp
 from tasks.labels.schemas import LabelRead
-from tasks.models import Label, Subtask, Task, TaskActivity, TaskLabel
+from tasks.models import Column, Label, Subtask, Task, TaskActivity, TaskLabel
 from tasks.tasks.schemas import TaskFilter, TaskRead
 
 _subtask_total = (
@@ -46,9 +55,24 @@ _subtask_done = (
 )
 
 
-def cards() -> Select[Any]:
-    """Tasks with their subtask counts (one statement)."""
-    return select(Task, _subtask_total, _subtask_done)
+_before = aliased(Task, name="before")
+# the task's index in its column: how many of the column's tasks rank before it
+_position = (
+    select(func.count(_before.id))
+    .where(_before.column_id == Task.column_id, _before.rank < Task.rank)
+    .correlate(Task)
+    .scalar_subquery()
+    .label("position")
+)
+# the same over whole columns at once (a board's answer reads them all)
+_position_on_board = (
+    func.row_number().over(partition_by=Task.column_id, order_by=Task.rank) - 1
+).label("position")
+
+
+def cards(position: ColumnElement[int] = _position) -> Select[Any]:
+    """Tasks with their positions and subtask counts (one statement)."""
+    return select(Task, position, _subtask_total, _subtask_done)
 
 
 async def labels_of(
@@ -70,7 +94,7 @@ async def labels_of(
     return out
 
 
-def to_read(task: Task, total: int, done: int, labels: list[LabelRead]) -> TaskRead:
+def to_read(task: Task, position: int, total: int, done: int, labels: list[LabelRead]) -> TaskRead:
     return TaskRead(
         id=task.id,
         title=task.title,
@@ -81,7 +105,7 @@ def to_read(task: Task, total: int, done: int, labels: list[LabelRead]) -> TaskR
         assignee_id=task.assignee_id,
         priority=task.priority,
         due_date=task.due_date,
-        position=task.position,
+        position=position,
         is_completed=task.completed_at is not None,
         completed_at=task.completed_at,
         version=task.version,
@@ -99,30 +123,25 @@ async def hydrate(
 ) -> list[TaskRead]:
     """``rows`` from :func:`cards` to ``TaskRead``; one more statement for the labels."""
     labels = await labels_of(session, task_ids=[r[0].id for r in rows], board_id=board_id)
-    return [to_read(r[0], r[1], r[2], labels.get(r[0].id, [])) for r in rows]
+    return [to_read(r[0], r[1], r[2], r[3], labels.get(r[0].id, [])) for r in rows]
 
 
 async def hydrate_tasks(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRead]:
-    """Plain tasks (a page of a list) to ``TaskRead``: two statements, counts and labels."""
+    """Plain tasks (a page of a list) to ``TaskRead``: two statements, positions with subtask
+    counts, and labels."""
     ids = [t.id for t in tasks]
     if not ids:
         return []
-    counts = {
-        r[0]: (r[1], r[2])
+    extra = {
+        r[0]: (r[1], r[2], r[3])
         for r in (
             await session.execute(
-                select(
-                    Subtask.task_id,
-                    func.count(Subtask.id),
-                    func.count(Subtask.id).filter(Subtask.is_completed),
-                )
-                .where(Subtask.task_id.in_(ids))
-                .group_by(Subtask.task_id)
+                select(Task.id, _position, _subtask_total, _subtask_done).where(Task.id.in_(ids))
             )
         ).all()
     }
     labels = await labels_of(session, task_ids=ids)
-    return [to_read(t, *counts.get(t.id, (0, 0)), labels.get(t.id, [])) for t in tasks]
+    return [to_read(t, *extra[t.id], labels.get(t.id, [])) for t in tasks]
 
 
 async def read_one(session: AsyncSession, task_id: uuid.UUID) -> TaskRead | None:
@@ -135,23 +154,12 @@ async def read_one(session: AsyncSession, task_id: uuid.UUID) -> TaskRead | None
 async def of_board(session: AsyncSession, board_id: uuid.UUID) -> list[TaskRead]:
     rows = (
         await session.execute(
-            cards().where(Task.board_id == board_id).order_by(Task.column_id, Task.position)
+            cards(_position_on_board)
+            .where(Task.board_id == board_id)
+            .order_by(Task.column_id, Task.rank)
         )
     ).all()
     return await hydrate(session, rows, board_id=board_id)
-
-
-async def positions(session: AsyncSession, column_id: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
-    return [
-        (r[0], r[1])
-        for r in (
-            await session.execute(
-                select(Task.id, Task.position)
-                .where(Task.column_id == column_id)
-                .order_by(Task.position, Task.id)
-            )
-        ).all()
-    ]
 
 
 async def label_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
@@ -248,15 +256,95 @@ async def replace_labels(
 # ---------------------------------------------------------------------- a column's tasks
 
 
-async def set_positions(session: AsyncSession, changed: Sequence[tuple[uuid.UUID, int]]) -> None:
-    """Write ``(task id, position)`` pairs in one ``UPDATE ... FROM (VALUES ...)``."""
-    if not changed:
+class Slot(NamedTuple):
+    """Where a task entering a column (or moving inside it) at some index goes."""
+
+    at: int  # its index there (the requested one, clamped to the column's length)
+    before: int | None  # the rank of the task it follows (None: it goes first)
+    after: int | None  # the rank of the task it precedes (None: it goes last)
+    current: int | None  # its index in the column now (None: it is not in the column)
+
+
+async def slot(
+    session: AsyncSession, column_id: uuid.UUID, index: int | None, task_id: uuid.UUID
+) -> Slot:
+    """The neighbours of index ``index`` (``None``: last) in the column for task ``task_id``,
+    leaving it out of the column's sequence; one statement."""
+    others = [Task.column_id == column_id, Task.id != task_id]
+
+    def nth(k: int) -> Any:
+        return (
+            select(Task.rank).where(*others).order_by(Task.rank).offset(k).limit(1)
+        ).scalar_subquery()
+
+    mine = select(Task.rank).where(Task.id == task_id, Task.column_id == column_id)
+    row = (
+        await session.execute(
+            select(
+                select(func.count(Task.id)).where(*others).scalar_subquery(),
+                select(func.max(Task.rank)).where(*others).scalar_subquery(),
+                nth(index - 1) if index else null(),
+                nth(index) if index is not None else null(),
+                mine.scalar_subquery(),
+                select(func.count(Task.id))
+                .where(Task.column_id == column_id, Task.rank < mine.scalar_subquery())
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    count, last, before, after = int(row[0]), row[1], row[2], row[3]
+    current = int(row[5]) if row[4] is not None else None
+    if index is None or after is None:  # last (asked for, or past the end)
+        return Slot(count, last, None, current)
+    return Slot(index, before, after, current)
+
+
+async def whereabouts(session: AsyncSession, task: Task) -> tuple[int, bool]:
+    """The task's index in its column, and whether that column is a done column (re-read)."""
+    row = (
+        await session.execute(
+            select(
+                select(func.count(Task.id))
+                .where(Task.column_id == task.column_id, Task.rank < task.rank)
+                .scalar_subquery(),
+                select(Column.is_done).where(Column.id == task.column_id).scalar_subquery(),
+            )
+        )
+    ).one()
+    return int(row[0]), bool(row[1])
+
+
+async def lock_ids_by_rank(
+    session: AsyncSession, column_id: uuid.UUID, *, leaving_out: uuid.UUID
+) -> list[uuid.UUID]:
+    """The column's task ids in rank order, without ``leaving_out`` (a task about to enter or
+    move inside it). The column's rows and ``leaving_out``'s, wherever it is, are locked in one
+    statement in id order, the order every multi-row lock of tasks takes."""
+    rows = (
+        await session.execute(
+            select(Task.id, Task.rank, Task.column_id)
+            .where(or_(Task.column_id == column_id, Task.id == leaving_out))
+            .order_by(Task.id)
+            .with_for_update()
+        )
+    ).all()
+    mine = [r for r in rows if r[2] == column_id and r[0] != leaving_out]
+    return [r[0] for r in sorted(mine, key=lambda r: r[1])]
+
+
+async def set_ranks(
+    session: AsyncSession, column_id: uuid.UUID, ranks: Sequence[tuple[uuid.UUID, int]]
+) -> None:
+    """Write ``(task id, rank)`` pairs of the column in one ``UPDATE ... FROM (VALUES ...)``.
+    A task that has left the column meanwhile is left alone; ``updated_at`` is kept (a rank is
+    no change a user sees)."""
+    if not ranks:
         return
-    v = values(column("vid", Uuid), column("vpos", Integer), name="v").data(list(changed))
+    v = values(column("vid", Uuid), column("vrank", BigInteger), name="v").data(list(ranks))
     await session.execute(
         update(Task)
-        .where(Task.id == v.c.vid)
-        .values(position=v.c.vpos)
+        .where(Task.id == v.c.vid, Task.column_id == column_id)
+        .values(rank=v.c.vrank, updated_at=Task.updated_at)
         .execution_options(synchronize_session=False)
     )
 
@@ -269,14 +357,14 @@ async def any_in_column(session: AsyncSession, column_id: uuid.UUID) -> bool:
 async def in_column(
     session: AsyncSession, column_id: uuid.UUID, *, completed: bool, lock: bool = False
 ) -> list[Task]:
-    """The column's completed (or open) tasks in position order, locked when asked."""
+    """The column's completed (or open) tasks in rank order, locked when asked."""
     stmt = (
         select(Task)
         .where(
             Task.column_id == column_id,
             Task.completed_at.is_not(None) if completed else Task.completed_at.is_(None),
         )
-        .order_by(Task.position)
+        .order_by(Task.rank)
     )
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)

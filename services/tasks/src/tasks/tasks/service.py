@@ -18,6 +18,7 @@ from typing import Any
 
 from vc_common.context import Context
 from vc_common.errors import Invalid, NotFound, PreconditionFailed
+from vc_common.ids import uuid7
 from vc_common.pagination import PageParams
 
 from tasks import events
@@ -25,7 +26,7 @@ from tasks.attachments import repository as attachment_repo
 from tasks.boards import repository as board_repo
 from tasks.boards.service import COLUMN_NOT_FOUND, visible_column
 from tasks.labels import service as label_service
-from tasks.models import Column, Task, TaskActivity
+from tasks.models import Task, TaskActivity
 from tasks.subtasks import repository as subtask_repo
 from tasks.tasks import completion, positions
 from tasks.tasks import repository as repo
@@ -112,8 +113,11 @@ async def create_task(ctx: Context, column_id: uuid.UUID, data: TaskCreate) -> T
     if not cols:
         raise NotFound(COLUMN_NOT_FOUND)
     column = cols[0]
-    current = dict(await repo.positions(session, column.id))
+    task_id = uuid7()
+    found, rank = await positions.place(session, column.id, data.position, task_id)
+    position = found.at
     task = Task(
+        id=task_id,
         title=data.title,
         description=data.description,
         column_id=column.id,
@@ -122,17 +126,13 @@ async def create_task(ctx: Context, column_id: uuid.UUID, data: TaskCreate) -> T
         assignee_id=data.assignee_id,
         priority=data.priority,
         due_date=data.due_date,
-        position=len(current),
+        rank=rank,
         completed_at=ctx.now() if column.is_done else None,
         version=1,
         created_by_id=user.id,
     )
     session.add(task)
     await session.flush()
-    if data.position is not None and data.position < len(current):
-        task.position = await positions.make_room(
-            session, column.id, task.id, data.position, {**current, task.id: len(current)}
-        )
     label_ids = [label.id for label in labels]
     await repo.replace_labels(session, task.id, label_ids)
     await session.flush()
@@ -147,7 +147,7 @@ async def create_task(ctx: Context, column_id: uuid.UUID, data: TaskCreate) -> T
             "column_id": {"from": None, "to": column.id},
         },
     )
-    await events.task_created(session, task, actor=user.id, label_ids=label_ids)
+    await events.task_created(session, task, actor=user.id, position=position, label_ids=label_ids)
     if task.assignee_id is not None:
         await events.task_assigned(session, task, actor=user.id, previous_assignee_id=None)
     await completion.record(ctx, task, None)
@@ -251,20 +251,18 @@ async def _record_update(ctx: Context, task: Task, diff: dict[str, dict[str, Any
 
 
 async def delete_task(ctx: Context, task_id: uuid.UUID) -> None:
+    """No other task changes: the ones after it just come one index earlier."""
     task = await visible_task(ctx, task_id, "task.write")
     session = ctx.session
-
-    async def work(fresh: Task, cols: dict[uuid.UUID, Column]) -> None:
-        del cols
-        snapshot = events.snapshot(fresh)
-        completed_at = fresh.completed_at
-        await repo.delete_task(session, fresh)
-        await positions.close_gap(session, fresh.column_id)
-        await events.task_deleted(
-            session, snapshot, actor=ctx.user.id, completed_at=completed_at, deleted_at=ctx.now()
-        )
-
-    await positions.under_column_locks(session, task, set(), work)
+    fresh = await repo.lock(session, task.id)
+    if fresh is None:
+        raise NotFound(TASK_NOT_FOUND)
+    snapshot = events.snapshot(fresh)
+    completed_at = fresh.completed_at
+    await repo.delete_task(session, fresh)
+    await events.task_deleted(
+        session, snapshot, actor=ctx.user.id, completed_at=completed_at, deleted_at=ctx.now()
+    )
 
 
 # ---------------------------------------------------------------- what other contexts tell us
