@@ -45,6 +45,10 @@ def run_one(name: str, module: object) -> bool:
     main = module.main  # type: ignore[attr-defined]
     saved = sys.argv
     sys.argv = [f"bench.{name}"]
+    # a bench may set what its in-process servers read (notifications: EVENTS_ENABLED=false);
+    # the next bench's platform inherits os.environ, so each bench gets the environment it
+    # would have alone (realtime's platform once ran without its event runtime: 0 frames)
+    environ = dict(os.environ)
     try:
         params = inspect.signature(main).parameters
         code = main([]) if params else main()
@@ -57,6 +61,8 @@ def run_one(name: str, module: object) -> bool:
         return False
     finally:
         sys.argv = saved
+        os.environ.clear()
+        os.environ.update(environ)
     return code in (0, None)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import math
+import os
 import sys
 import types
 from pathlib import Path
@@ -163,3 +164,34 @@ def test_a_bench_exiting_with_a_message_fails_and_says_why(
     finally:
         sys.modules.pop("bench.fake_exit", None)
     assert "!! fake_exit: no PostgreSQL here" in capsys.readouterr().out
+
+
+def test_a_bench_does_not_pass_its_environment_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """notifications' bench sets EVENTS_ENABLED=false for its in-process app; realtime's bench,
+    next in the same process, once started its platform without events (0 frames delivered)."""
+    monkeypatch.delenv("VC_FAKE_ENV", raising=False)
+    seen: list[str | None] = []
+
+    def first(argv: list[str] | None = None) -> int:
+        del argv
+        os.environ["VC_FAKE_ENV"] = "leaked"
+        return 0
+
+    def second(argv: list[str] | None = None) -> int:
+        del argv
+        seen.append(os.environ.get("VC_FAKE_ENV"))
+        return 0
+
+    for name, fn in (("fake_env_one", first), ("fake_env_two", second)):
+        module = types.ModuleType(f"bench.{name}")
+        module.main = fn  # type: ignore[attr-defined]
+        sys.modules[f"bench.{name}"] = module
+    try:
+        bench_main.main(["fake_env_one", "fake_env_two"])
+    finally:
+        for name in ("fake_env_one", "fake_env_two"):
+            sys.modules.pop(f"bench.{name}", None)
+    assert seen == [None]
+    assert "VC_FAKE_ENV" not in os.environ
