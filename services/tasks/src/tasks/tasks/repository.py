@@ -357,18 +357,17 @@ async def any_in_column(session: AsyncSession, column_id: uuid.UUID) -> bool:
 async def in_column(
     session: AsyncSession, column_id: uuid.UUID, *, completed: bool, lock: bool = False
 ) -> list[Task]:
-    """The column's completed (or open) tasks in rank order, locked when asked."""
-    stmt = (
-        select(Task)
-        .where(
-            Task.column_id == column_id,
-            Task.completed_at.is_not(None) if completed else Task.completed_at.is_(None),
-        )
-        .order_by(Task.rank)
+    """The column's completed (or open) tasks in rank order, locked when asked: then in id
+    order, the order every multi-row lock of tasks takes (``open_of_assignee``, a rebalance),
+    so that two of them never wait on each other's rows; the list is still in rank order."""
+    stmt = select(Task).where(
+        Task.column_id == column_id,
+        Task.completed_at.is_not(None) if completed else Task.completed_at.is_(None),
     )
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return list((await session.execute(stmt)).scalars())
+    if not lock:
+        return list((await session.execute(stmt.order_by(Task.rank))).scalars())
+    stmt = stmt.order_by(Task.id).with_for_update().execution_options(populate_existing=True)
+    return sorted((await session.execute(stmt)).scalars(), key=lambda t: t.rank)
 
 
 async def open_of_assignee(
