@@ -24,10 +24,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from vc_common.sockets.fanout import Fanout
+from vc_common.sockets.outbound import CLOSE_TOO_SLOW as CLOSE_TOO_SLOW
+from vc_common.sockets.outbound import BoundedSender
 from vc_common.sockets.session import CLOSE_FORBIDDEN
 
 from chat.presence.store import PresenceStore
@@ -37,7 +39,6 @@ log = logging.getLogger("chat.hub")
 # close codes (4000-4999: application); documented in the README
 CLOSE_GONE = 4404  # the room (or its team) was deleted
 CLOSE_IDLE = 4408  # no heartbeat within chat_heartbeat_timeout
-CLOSE_TOO_SLOW = 1013  # "try again later": resume with ?since=
 CLOSE_RESTART = 1012
 CLOSE_TOO_BIG = 1009  # a frame over ws_max_frame_bytes
 
@@ -47,7 +48,9 @@ LastSeq = Callable[[uuid.UUID], Awaitable[int | None]]
 
 
 @dataclass(eq=False)
-class Connection:
+class Connection(BoundedSender):
+    too_slow_reason: ClassVar[str] = "too far behind; reconnect with ?since="
+
     user_id: uuid.UUID
     team_id: uuid.UUID
     room_id: uuid.UUID
@@ -72,36 +75,6 @@ class Connection:
             return
         self.last_seq = seq
         self.send(text)
-
-    def send(self, text: str) -> None:
-        if self.close_code is not None:
-            return
-        if self.queue.qsize() >= self.max_queue:
-            self.kill(CLOSE_TOO_SLOW, "too far behind; reconnect with ?since=")
-            return
-        self.queue.put_nowait(text)
-
-    def kill(self, code: int, reason: str) -> None:
-        if self.close_code is None:
-            self.close_code, self.close_reason = code, reason
-            self.queue.put_nowait(None)
-
-    async def writer(self) -> None:
-        """Sends queued frames until killed; then closes the socket with the code."""
-        assert self.send_text is not None
-        assert self.close is not None
-        queue = self.queue
-        send_text = self.send_text
-        try:
-            while True:
-                text = queue.get_nowait() if queue.qsize() else await queue.get()
-                if text is None or self.close_code is not None:
-                    break
-                await send_text(text)
-        finally:
-            if self.close_code is not None:
-                with contextlib.suppress(Exception):
-                    await self.close(self.close_code, self.close_reason)
 
 
 class RoomChannel:

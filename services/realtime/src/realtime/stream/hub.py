@@ -25,17 +25,18 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 from vc_common.sockets.fanout import Fanout
+from vc_common.sockets.outbound import CLOSE_TOO_SLOW as CLOSE_TOO_SLOW
+from vc_common.sockets.outbound import BoundedSender
 
 from realtime.stream.repository import Item
 
 log = logging.getLogger("realtime.hub")
 
 CLOSE_FLOOD = 4429
-CLOSE_TOO_SLOW = 1013
 CLOSE_RESTART = 1012
 CLOSE_TOO_BIG = 1009
 
@@ -47,7 +48,9 @@ Memberships = dict[uuid.UUID, tuple[bool, int]]
 
 
 @dataclass(eq=False)
-class Conn:
+class Conn(BoundedSender):
+    too_slow_reason: ClassVar[str] = "too far behind; reconnect and resume"
+
     user_id: uuid.UUID
     max_queue: int = 2000
     send_text: Callable[[str], Awaitable[None]] | None = None
@@ -67,35 +70,6 @@ class Conn:
             return
         self.last_seq = seq
         self.send(text)
-
-    def send(self, text: str) -> None:
-        if self.close_code is not None:
-            return
-        if self.queue.qsize() >= self.max_queue:
-            self.kill(CLOSE_TOO_SLOW, "too far behind; reconnect and resume")
-            return
-        self.queue.put_nowait(text)
-
-    def kill(self, code: int, reason: str) -> None:
-        if self.close_code is None:
-            self.close_code, self.close_reason = code, reason
-            self.queue.put_nowait(None)
-
-    async def writer(self) -> None:
-        """Sends queued frames until killed; then closes the socket with the code."""
-        assert self.send_text is not None
-        assert self.close is not None
-        queue, send_text = self.queue, self.send_text
-        try:
-            while True:
-                text = queue.get_nowait() if queue.qsize() else await queue.get()
-                if text is None or self.close_code is not None:
-                    break
-                await send_text(text)
-        finally:
-            if self.close_code is not None:
-                with contextlib.suppress(Exception):
-                    await self.close(self.close_code, self.close_reason)
 
 
 def _json(body: dict[str, Any]) -> str:
