@@ -38,7 +38,6 @@ batch run, 2-3 s phases).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -49,7 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Report, do_nothing_consumer, quick
+from bench.harness import Report, do_nothing_consumer, pct_ms, quick, scratch_database_main
 
 TARGET_RATE = 10_000.0  # issue 21
 TARGET_P99_MS = 250.0
@@ -68,14 +67,6 @@ class Row:
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k] * 1000
 
 
 class Generator:
@@ -215,8 +206,8 @@ async def bench_single(
         f"{label}single ({concurrency} concurrent)",
         done,
         time.perf_counter() - t0,
-        percentile(lat, 50),
-        percentile(lat, 99),
+        pct_ms(lat, 50),
+        pct_ms(lat, 99),
         errors,
     )
 
@@ -272,8 +263,8 @@ async def bench_latency(
         f"{label}latency @ {rate:.0f}/s",
         len(lat),
         time.perf_counter() - t0,
-        percentile(lat, 50),
-        percentile(lat, 99),
+        pct_ms(lat, 50),
+        pct_ms(lat, 99),
         errors,
     )
 
@@ -367,19 +358,7 @@ async def run(database_url: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.analytics_bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL server; a scratch database is created on it and dropped",
-    )
-    args = p.parse_args(argv)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    return asyncio.run(run(args.database_url))
+    return scratch_database_main("python -m bench.analytics_bench", __doc__, run, argv)
 
 
 if __name__ == "__main__":

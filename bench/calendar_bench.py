@@ -45,45 +45,12 @@ from typing import Any
 
 import httpx
 
-from bench.harness import Report, gateway_url, quick
+from bench.harness import Report, gateway_url, http_ok, pct_ms, quick, register_and_login
 
 TARGET_RANGE_P50_MS = 30.0
 TARGET_REMINDERS_S = 10.0
 N_REMINDERS = int(quick(10_000, 2_000))
 RANGE_TARGET = "month range p50 (limit 50)"
-
-
-def percentile(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k] * 1000
-
-
-async def ok(resp: httpx.Response, *expected: int) -> Any:
-    if resp.status_code not in expected:
-        raise RuntimeError(
-            f"{resp.request.method} {resp.request.url.path} answered "
-            f"{resp.status_code}: {resp.text[:300]}"
-        )
-    return resp.json() if resp.content else {}
-
-
-async def login(client: httpx.AsyncClient) -> dict[str, str]:
-    name = f"calbench-{uuid.uuid4().hex[:10]}"
-    password = "bench-" + uuid.uuid4().hex
-    await ok(
-        await client.post(
-            "/api/v1/auth/register",
-            json={"username": name, "email": f"{name}@bench.example", "password": password},
-        ),
-        201,
-    )
-    tokens = await ok(
-        await client.post("/api/v1/auth/login", json={"username": name, "password": password}), 200
-    )
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 def z(dt: datetime) -> str:
@@ -134,11 +101,13 @@ async def bench_range(rep: Report, gateway: str, reads: int, concurrency: int) -
     lines: list[str] = []
     limits = httpx.Limits(max_connections=concurrency * 2)
     async with httpx.AsyncClient(base_url=gateway, timeout=30.0, limits=limits) as client:
-        h = await login(client)
+        h = await register_and_login(client, "calbench")
         team_ids = [
-            (await ok(await client.post("/api/v1/teams", json={"name": f"T{i}"}, headers=h), 201))[
-                "id"
-            ]
+            (
+                await http_ok(
+                    await client.post("/api/v1/teams", json={"name": f"T{i}"}, headers=h), 201
+                )
+            )["id"]
             for i in range(5)
         ]
         bodies = event_bodies(team_ids, random.Random(5))
@@ -147,18 +116,20 @@ async def bench_range(rep: Report, gateway: str, reads: int, concurrency: int) -
 
         async def create(body: dict[str, Any]) -> None:
             async with sem:
-                await ok(await client.post("/api/v1/calendar/events", json=body, headers=h), 201)
+                await http_ok(
+                    await client.post("/api/v1/calendar/events", json=body, headers=h), 201
+                )
 
         await asyncio.gather(*(create(b) for b in bodies))
         lines.append(f"created {len(bodies)} events in 5 teams in {time.perf_counter() - t0:.1f}s")
         month = {"from": "2027-03-01", "to": "2027-04-01"}
-        first = await ok(
+        first = await http_ok(
             await client.get("/api/v1/calendar/events", params={**month, "limit": 200}, headers=h),
             200,
         )
         total, cursor = len(first["items"]), first["next_cursor"]
         while cursor:
-            page = await ok(
+            page = await http_ok(
                 await client.get(
                     "/api/v1/calendar/events",
                     params={**month, "limit": 200, "cursor": cursor},
@@ -197,12 +168,12 @@ async def bench_range(rep: Report, gateway: str, reads: int, concurrency: int) -
         ("GET /calendar/events March 2027 (limit 50)", page50),
         ("GET /calendar/events March 2027 (limit 200)", page200),
     ):
-        lines.append(f"{name:<48}{len(s):>6}{percentile(s, 50):>9.1f}{percentile(s, 99):>9.1f}")
+        lines.append(f"{name:<48}{len(s):>6}{pct_ms(s, 50):>9.1f}{pct_ms(s, 99):>9.1f}")
     a_name = "GET /calendar/events/{unknown} (404)"
     for limit, s in ((50, page50), (200, page200)):
         for q in (50, 99):
             name = f"month range p{q} (limit {limit})"
-            value, a = percentile(s, q), (a_name, percentile(anchor, q))
+            value, a = pct_ms(s, q), (a_name, pct_ms(anchor, q))
             if (limit, q) == (50, 50):
                 rep.target(RANGE_TARGET, value, "<", TARGET_RANGE_P50_MS, "ms", anchor=a)
             else:

@@ -155,6 +155,60 @@ def pct(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+def pct_ms(seconds: list[float], p: float) -> float:
+    """:func:`pct` of durations in seconds, in milliseconds."""
+    return pct(seconds, p) * 1000
+
+
+async def http_ok(resp: Any, *expected: int) -> Any:
+    """An httpx response's JSON body (``{}`` when empty); RuntimeError on any other status."""
+    if resp.status_code not in expected:
+        raise RuntimeError(
+            f"{resp.request.method} {resp.request.url.path} answered "
+            f"{resp.status_code}: {resp.text[:300]}"
+        )
+    return resp.json() if resp.content else {}
+
+
+async def register_and_login(client: Any, prefix: str = "bench") -> dict[str, str]:
+    """A new user registered and signed in through the gateway: its bearer header."""
+    import uuid
+
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    password = "bench-" + uuid.uuid4().hex
+    await http_ok(
+        await client.post(
+            "/api/v1/auth/register",
+            json={"username": name, "email": f"{name}@bench.example", "password": password},
+        ),
+        201,
+    )
+    tokens = await http_ok(
+        await client.post("/api/v1/auth/login", json={"username": name, "password": password}), 200
+    )
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def scratch_database_main(prog: str, doc: str | None, run: Any, argv: list[str] | None) -> int:
+    """``main`` of a bench that makes a scratch database on a PostgreSQL server:
+    ``--database-url`` (default ``DATABASE_URL``), then ``asyncio.run(run(url))``."""
+    import argparse
+    import asyncio
+
+    p = argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server; a scratch database is created on it and dropped",
+    )
+    args = p.parse_args(argv)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    code: int = asyncio.run(run(args.database_url))
+    return code
+
+
 async def read_json(resp: Any, *ok: int) -> Any:
     """An aiohttp response's JSON body; RuntimeError (with the body) on any other status."""
     import orjson

@@ -58,7 +58,15 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from bench.harness import Report, cpu_seconds, gateway_url, listener_pid, quick, service_port
+from bench.harness import (
+    Report,
+    cpu_seconds,
+    gateway_url,
+    listener_pid,
+    pct_ms,
+    quick,
+    service_port,
+)
 from bench.harness import read_json as _json
 
 PASSWORD = "bench-password-123"
@@ -75,14 +83,6 @@ async def join() -> dict[str, object]:
     return {"meeting_link": "https://meet.example/vc-0", "access_token": None,
             "participant": {"status": "joined", "attended_minutes": 0}}
 """
-
-
-def percentile(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k] * 1000
 
 
 # --- users, reused between runs -------------------------------------------------------------
@@ -203,7 +203,7 @@ async def burst(
 def row(b: Burst) -> str:
     return (
         f"{b.name:<40} {len(b.latencies):>6} {b.ok:>6} {b.spread_s:>7.2f} "
-        f"{percentile(b.latencies, 50):>8.1f} {percentile(b.latencies, 99):>8.1f} "
+        f"{pct_ms(b.latencies, 50):>8.1f} {pct_ms(b.latencies, 99):>8.1f} "
         f"{max(b.latencies) * 1000:>8.1f}"
     )
 
@@ -396,7 +396,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
-    p99 = percentile(joins.latencies, 99)
+    p99 = pct_ms(joins.latencies, 99)
     print(
         f"meeting {meeting['status']}, {joined}/{len(people)} participants joined; "
         f"answers {dict(sorted(joins.statuses.items()))}"
@@ -407,9 +407,9 @@ async def run(args: argparse.Namespace) -> int:
     rep.target(f"participants joined of {n}", joined, ">=", n, "joined")
     rep.figure(
         f"join burst of {n} p50",
-        percentile(joins.latencies, 50),
+        pct_ms(joins.latencies, 50),
         "ms",
-        anchor=(a_name, percentile(anchor.latencies, 50)),
+        anchor=(a_name, pct_ms(anchor.latencies, 50)),
     )
     rep.target(
         f"join burst of {n} p99",
@@ -417,7 +417,7 @@ async def run(args: argparse.Namespace) -> int:
         "<",
         TARGET_P99_MS,
         "ms",
-        anchor=(a_name, percentile(anchor.latencies, 99)),
+        anchor=(a_name, pct_ms(anchor.latencies, 99)),
         note=f"over {args.window:g} s, open loop",
     )
     for proc, ms in cpu.items():

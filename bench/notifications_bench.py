@@ -28,7 +28,6 @@ met/missed. ``--quick``: 2-second ingestion phases, a table of 20,000, 100 reque
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -38,7 +37,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from bench.harness import Report, do_nothing_consumer, quick
+from bench.harness import Report, do_nothing_consumer, pct_ms, quick, scratch_database_main
 
 TARGET_RATE = 5000.0
 TARGET_P50_MS = 10.0
@@ -58,14 +57,6 @@ class Row:
     @property
     def per_second(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
-
-
-def percentile(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k] * 1000
 
 
 def assignment(assignee: uuid.UUID, actor: uuid.UUID, team: uuid.UUID) -> Any:
@@ -172,7 +163,7 @@ async def bench_http(
         lat.append(time.perf_counter() - s)
         if r.status_code != 200:
             errors += 1
-    return Row(name, n, time.perf_counter() - t0, percentile(lat, 50), percentile(lat, 99), errors)
+    return Row(name, n, time.perf_counter() - t0, pct_ms(lat, 50), pct_ms(lat, 99), errors)
 
 
 async def bench_sql(db: Any, users: list[uuid.UUID], *, n: int = REQUESTS) -> Row:
@@ -202,8 +193,8 @@ async def bench_sql(db: Any, users: list[uuid.UUID], *, n: int = REQUESTS) -> Ro
         "anchor: the SQL count alone",
         n,
         time.perf_counter() - t0,
-        percentile(lat, 50),
-        percentile(lat, 99),
+        pct_ms(lat, 50),
+        pct_ms(lat, 99),
     )
 
 
@@ -348,19 +339,7 @@ async def run(database_url: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.notifications_bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL server; a scratch database is created on it and dropped",
-    )
-    args = p.parse_args(argv)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    return asyncio.run(run(args.database_url))
+    return scratch_database_main("python -m bench.notifications_bench", __doc__, run, argv)
 
 
 if __name__ == "__main__":

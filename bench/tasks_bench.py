@@ -25,13 +25,12 @@ import asyncio
 import random
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from bench.harness import Report, gateway_url, quick
+from bench.harness import Report, gateway_url, http_ok, pct_ms, quick, register_and_login
 
 TARGET_P50_MS = 50.0
 TARGET_MOVES = 300.0  # moves/s on one board with 8 clients
@@ -51,39 +50,6 @@ class Row:
         return self.count / self.seconds if self.seconds else 0.0
 
 
-def percentile(samples: list[float], q: float) -> float:
-    if not samples:
-        return float("nan")
-    ordered = sorted(samples)
-    k = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[k] * 1000
-
-
-async def ok(resp: httpx.Response, *expected: int) -> dict[str, Any]:
-    if resp.status_code not in expected:
-        raise RuntimeError(
-            f"{resp.request.method} {resp.request.url.path} answered "
-            f"{resp.status_code}: {resp.text[:300]}"
-        )
-    return resp.json() if resp.content else {}
-
-
-async def login(client: httpx.AsyncClient) -> dict[str, str]:
-    name = f"bench-{uuid.uuid4().hex[:10]}"
-    password = "bench-" + uuid.uuid4().hex
-    await ok(
-        await client.post(
-            "/api/v1/auth/register",
-            json={"username": name, "email": f"{name}@bench.example", "password": password},
-        ),
-        201,
-    )
-    tokens = await ok(
-        await client.post("/api/v1/auth/login", json={"username": name, "password": password}), 200
-    )
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-
 async def gather_bounded(n: int, limit: int, make: Any) -> list[Any]:
     sem = asyncio.Semaphore(limit)
 
@@ -97,20 +63,20 @@ async def gather_bounded(n: int, limit: int, make: Any) -> list[Any]:
 async def build(
     client: httpx.AsyncClient, h: dict[str, str], n_tasks: int, concurrency: int
 ) -> tuple[str, list[str], list[str]]:
-    team = await ok(
+    team = await http_ok(
         await client.post("/api/v1/teams", json={"name": "Tasks bench"}, headers=h), 201
     )
-    board = await ok(
+    board = await http_ok(
         await client.post(
             f"/api/v1/teams/{team['id']}/boards", json={"name": "Bench board"}, headers=h
         ),
         201,
     )
-    full = await ok(await client.get(f"/api/v1/boards/{board['id']}", headers=h), 200)
+    full = await http_ok(await client.get(f"/api/v1/boards/{board['id']}", headers=h), 200)
     columns = [c["id"] for c in full["columns"]]
     labels = [
         (
-            await ok(
+            await http_ok(
                 await client.post(
                     f"/api/v1/teams/{team['id']}/labels", json={"name": n, "color": c}, headers=h
                 ),
@@ -121,7 +87,7 @@ async def build(
     ]
 
     async def make(i: int) -> str:
-        task = await ok(
+        task = await http_ok(
             await client.post(
                 f"/api/v1/columns/{columns[i % len(columns)]}/tasks",
                 json={
@@ -134,7 +100,7 @@ async def build(
             ),
             201,
         )
-        await ok(
+        await http_ok(
             await client.post(
                 f"/api/v1/tasks/{task['id']}/subtasks", json={"title": "step"}, headers=h
             ),
@@ -150,7 +116,7 @@ async def measure_reads(
     client: httpx.AsyncClient, h: dict[str, str], board_id: str, n: int, budget_s: float
 ) -> Row:
     for _ in range(5):  # warm-up: connections, caches, the membership projection
-        await ok(await client.get(f"/api/v1/boards/{board_id}", headers=h), 200)
+        await http_ok(await client.get(f"/api/v1/boards/{board_id}", headers=h), 200)
     samples: list[float] = []
     errors = 0
     started = time.perf_counter()
@@ -165,8 +131,8 @@ async def measure_reads(
         "GET /boards/{id} (500 tasks)",
         len(samples),
         time.perf_counter() - started,
-        percentile(samples, 50),
-        percentile(samples, 99),
+        pct_ms(samples, 50),
+        pct_ms(samples, 99),
         errors,
     )
 
@@ -205,8 +171,8 @@ async def measure_moves(
         f"POST /tasks/{{id}}/move (x{concurrency})",
         len(samples),
         time.perf_counter() - started,
-        percentile(samples, 50),
-        percentile(samples, 99),
+        pct_ms(samples, 50),
+        pct_ms(samples, 99),
         errors,
     )
 
@@ -227,7 +193,7 @@ def table(rows: list[Row]) -> str:
 async def run(args: argparse.Namespace) -> int:
     limits = httpx.Limits(max_connections=args.concurrency * 2)
     async with httpx.AsyncClient(base_url=args.gateway, timeout=30.0, limits=limits) as client:
-        h = await login(client)
+        h = await register_and_login(client)
         t0 = time.perf_counter()
         board_id, columns, task_ids = await build(client, h, args.tasks, args.concurrency)
         print(f"built a board with {len(task_ids)} tasks in {time.perf_counter() - t0:.1f}s")
