@@ -40,6 +40,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -373,16 +374,14 @@ def run(
             rnd["nginx"] = asdict(nginx)
             rnd["ratio_nginx"] = gateway.rps / nginx.rps if nginx.rps else 0.0
         done.append(rnd)
-    ratios = sorted(r["ratio"] for r in done)
-    mid = len(ratios) // 2
-    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    median = statistics.median(r["ratio"] for r in done)
     headline = min(done, key=lambda r: abs(r["ratio"] - median))
     extra: dict[str, Any] = {}
     if bare_url:
-        extra["ratio_bare"] = _median([r["ratio_bare"] for r in done])
+        extra["ratio_bare"] = statistics.median([r["ratio_bare"] for r in done])
         extra["bare"] = headline["bare"]
     if nginx_url:
-        extra["ratio_nginx"] = _median([r["ratio_nginx"] for r in done])
+        extra["ratio_nginx"] = statistics.median([r["ratio_nginx"] for r in done])
         extra["nginx"] = headline["nginx"]
     return {
         **extra,
@@ -395,11 +394,6 @@ def run(
         f"Python {platform.python_version()}",
         "loadavg": loadavg(),
     }
-
-
-def _median(values: list[float]) -> float:
-    ordered, mid = sorted(values), len(values) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def _cpu_model() -> str:
