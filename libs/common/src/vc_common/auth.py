@@ -472,16 +472,17 @@ _bearer = HTTPBearer(
     description="An access token from POST /api/v1/auth/login",
 )
 
+#: the request's bearer credentials (``None`` without an ``Authorization: Bearer`` header); as a
+#: dependency it also declares the ``bearerAuth`` scheme in the service's OpenAPI
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
 
 def verifier_of(request: Request) -> TokenVerifier:
     verifier: TokenVerifier = request.app.state.verifier
     return verifier
 
 
-async def current_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AuthUser:
+async def current_user(request: Request, credentials: BearerCredentials) -> AuthUser:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("An access token is required.")
     cached: AuthUser | None = request.scope.get("vc_user")
@@ -492,10 +493,7 @@ async def current_user(
     return user
 
 
-async def optional_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> AuthUser | None:
+async def optional_user(request: Request, credentials: BearerCredentials) -> AuthUser | None:
     """The caller when an access token is given (401 if it is bad), else ``None``."""
     if credentials is None or not credentials.credentials:
         return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -17,13 +18,19 @@ def _with_profile() -> Select[User]:
     return select(User).join(User.profile).options(contains_eager(User.profile))
 
 
+@functools.cache
+def _by_id(for_update: bool) -> Select[User]:
+    """Built once: building the statement (the join, ``contains_eager``, the comparison) was
+    ~18 % of an authenticated ``GET /users/me``'s CPU when done per request (py-spy)."""
+    stmt = _with_profile().where(User.id == bindparam("user_id"))
+    return stmt.with_for_update() if for_update else stmt
+
+
 async def get(
     session: AsyncSession, user_id: uuid.UUID, *, for_update: bool = False
 ) -> User | None:
-    stmt = _with_profile().where(User.id == user_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalars().first()
+    result = await session.execute(_by_id(for_update), {"user_id": user_id})
+    return result.scalars().first()
 
 
 async def by_login(session: AsyncSession, login: str) -> User | None:
