@@ -155,12 +155,16 @@ async def create_task(ctx: Context, column_id: uuid.UUID, data: TaskCreate) -> T
 
 
 async def get_task(ctx: Context, task_id: uuid.UUID) -> TaskDetail:
-    task = await visible_task(ctx, task_id)
-    read = await read_task(ctx, task.id)
+    # the answer's row first, then the check on its team (one read of the task, not two: a
+    # visible_task before it read the same row again); nothing of it leaves before the check
+    read = await repo.read_one(ctx.session, task_id)
+    if read is None:
+        raise NotFound(TASK_NOT_FOUND)
+    await ctx.authorize(read.team_id, "board.read", not_found=TASK_NOT_FOUND)
     return TaskDetail(
         **read.model_dump(),
-        subtasks=await subtask_repo.of_task(ctx.session, task.id),
-        attachments=await attachment_repo.of_task(ctx.session, task.id),
+        subtasks=await subtask_repo.of_task(ctx.session, task_id),
+        attachments=await attachment_repo.of_task(ctx.session, task_id),
     )
 
 
