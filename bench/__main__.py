@@ -28,6 +28,7 @@ BENCHES = [
     "events_bench",
     "analytics_bench",
     "gateway_bench",
+    "task_read_bench",
     "tasks_bench",
     "chat_bench",
     "integrations_bench",

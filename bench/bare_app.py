@@ -1,10 +1,16 @@
 """The anchor of the service read benches: a bare FastAPI + asyncpg app (not the product).
 
-``GET /api/v1/users/me`` with the least code that does the same work as identity's: verify the
-bearer token (Ed25519, identity's JWKS, PyJWT, expiry checked), read the user and the profile
-row on the same database with one asyncpg query, answer JSON (orjson). No session layer, no
-ORM, no pydantic response model, no middleware. Run under the same uvicorn settings as the
-service it anchors::
+The least code that does the same work as the service's route, on the same database: verify the
+bearer token (Ed25519, identity's JWKS, PyJWT, expiry checked) on every request, run the same
+statements with asyncpg on one pooled connection, answer JSON (orjson). No session layer, no
+ORM, no pydantic response model, no middleware.
+
+- ``GET /api/v1/users/me`` (on identity's database): the user and the profile, one query;
+- ``GET /api/v1/tasks/{id}`` (on tasks' database): the task with its position and subtask
+  counts, its labels, the team's standing and the caller's role, its subtasks, its attachments
+  (tasks' five statements; a task of a team the caller is not in is a 404).
+
+Run under the same uvicorn settings as the service it anchors::
 
     BARE_DATABASE_URL=postgresql://... BARE_JWKS_URL=http://.../.well-known/jwks.json \\
         uvicorn --factory bench.bare_app:create_app
@@ -33,6 +39,35 @@ WHERE u.id = $1
 """
 
 
+TASK = """
+SELECT t.id, t.title, t.description, t.column_id, t.board_id, t.team_id, t.assignee_id,
+       t.priority, t.due_date, t.completed_at, t.version, t.created_by_id, t.created_at,
+       t.updated_at,
+       (SELECT count(b.id) FROM tasks b WHERE b.column_id = t.column_id AND b.rank < t.rank)
+           AS position,
+       (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id) AS subtask_count,
+       (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id AND s.is_completed)
+           AS subtasks_completed
+FROM tasks t WHERE t.id = $1
+"""
+TASK_LABELS = """
+SELECT l.id, l.name, l.color, l.team_id FROM task_labels tl JOIN labels l ON l.id = tl.label_id
+WHERE tl.task_id = $1 ORDER BY l.name, l.id
+"""
+STANDING = """
+SELECT EXISTS (SELECT 1 FROM deleted_teams d WHERE d.team_id = $1) AS deleted,
+       (SELECT m.role FROM team_members m WHERE m.team_id = $1 AND m.user_id = $2) AS role
+"""
+SUBTASKS = """
+SELECT id, task_id, title, is_completed, created_at, updated_at FROM subtasks
+WHERE task_id = $1 ORDER BY created_at, id
+"""
+ATTACHMENTS = """
+SELECT id, task_id, file_url, filename, uploaded_by_id, file_id, created_at FROM task_attachments
+WHERE task_id = $1 ORDER BY created_at, id
+"""
+
+
 def _keys(jwks_url: str) -> dict[str, jwt.PyJWK]:
     with urllib.request.urlopen(jwks_url, timeout=10) as resp:
         data = json.loads(resp.read())
@@ -52,24 +87,50 @@ def create_app() -> FastAPI:
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     unauthorized = Response(status_code=401)
+    not_found = Response(status_code=404)
 
-    @app.get("/api/v1/users/me")
-    async def me(request: Request) -> Response:
+    def _claims(request: Request) -> dict[str, Any] | None:
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer "):
-            return unauthorized
+            return None
         token = auth[7:]
         try:
             kid = jwt.get_unverified_header(token)["kid"]
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token, keys[kid], algorithms=["EdDSA"], options={"verify_aud": False}
             )
         except (jwt.PyJWTError, KeyError):
+            return None
+        return claims
+
+    @app.get("/api/v1/users/me")
+    async def me(request: Request) -> Response:
+        claims = _claims(request)
+        if claims is None:
             return unauthorized
         row = await state["pool"].fetchrow(QUERY, _uuid(claims["sub"]))
         if row is None:
             return Response(status_code=404)
         return Response(orjson.dumps(dict(row), default=str), media_type="application/json")
+
+    @app.get("/api/v1/tasks/{task_id}")
+    async def task(task_id: str, request: Request) -> Response:
+        claims = _claims(request)
+        if claims is None:
+            return unauthorized
+        tid = _uuid(task_id)
+        async with state["pool"].acquire() as conn:
+            row = await conn.fetchrow(TASK, tid)
+            if row is None:
+                return not_found
+            body = dict(row)
+            body["labels"] = [dict(r) for r in await conn.fetch(TASK_LABELS, tid)]
+            standing = await conn.fetchrow(STANDING, row["team_id"], _uuid(claims["sub"]))
+            if standing["deleted"] or standing["role"] is None:
+                return not_found
+            body["subtasks"] = [dict(r) for r in await conn.fetch(SUBTASKS, tid)]
+            body["attachments"] = [dict(r) for r in await conn.fetch(ATTACHMENTS, tid)]
+        return Response(orjson.dumps(body, default=str), media_type="application/json")
 
     @app.get("/readyz")
     async def readyz() -> dict[str, str]:

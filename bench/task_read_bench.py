@@ -1,0 +1,245 @@
+"""An authenticated read of one task, ``GET /api/v1/tasks/{id}``: the tasks service against a bare
+FastAPI + asyncpg app running the same statements on the same database (the issue's second
+one-row read, beside identity's ``GET /users/me`` in :mod:`bench.gateway_bench`).
+
+Self-contained (``make bench``, no running platform needed)::
+
+    python -m bench.task_read_bench
+
+starts the real identity (for tokens) and the real tasks service (uvicorn, the same settings as
+the bare app's) on scratch databases (``identity_tr_*``, ``tasks_tr_*`` on the server of
+``BENCH_DATABASE_URL``, else ``DATABASE_URL``, else postgresql://postgres@127.0.0.1:5432/postgres;
+migrated, dropped at the end), events off (a read publishes nothing). The bench user's team
+membership is written into tasks' membership projection, as its consumer would have written it
+from teams' event, and a board, a label, a task with that label and a subtask are created
+through tasks' API. Then, ``--rounds`` times, back to back: the bare app, then tasks, the same
+token, the same task, ``--connections`` kept-alive connections (wrk when installed, else the
+multi-process aiohttp load of :mod:`bench.gateway_bench`).
+
+The anchor (:mod:`bench.bare_app`, ``GET /api/v1/tasks/{id}``) verifies the token on every
+request and runs, on one pooled connection, what tasks runs for the answer: the task with its
+position and subtask counts, its labels, the team's standing and the caller's role (one
+statement), its subtasks and its attachments; it answers JSON (orjson). Tasks adds its session
+layer, the ORM, pydantic models, the dependency tree and the middleware stack.
+
+Target (the issue's): tasks' throughput >= 0.7 of the bare app's (median of the rounds' ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.gateway_bench import (
+    Result,
+    _admin_sql,
+    _free_port,
+    _root,
+    _stop,
+    _uvicorn,
+    _wait_all,
+    bench_database_url,
+    measure,
+    postgres_reachable,
+)
+from bench.harness import Report, http_ok, loadavg, quick, register_and_login
+
+TARGET_RATIO = 0.7  # the service's authenticated one-row read vs the bare app
+
+
+def _with_db(base_url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(base_url.replace("postgresql+asyncpg://", "postgresql://"))
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _migrate(service: str, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "vc_common.migrations", service, "upgrade", "head"],
+        env=env,
+        cwd=_root(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
+
+
+@contextlib.contextmanager
+def services(base_url: str) -> Iterator[dict[str, Any]]:
+    """Identity and tasks on scratch databases, and the bare app on tasks' database."""
+    suffix = uuid.uuid4().hex[:8]
+    dbs = {"identity": f"identity_tr_{suffix}", "tasks": f"tasks_tr_{suffix}"}
+    urls = {name: _with_db(base_url, db) for name, db in dbs.items()}
+    ports = {"identity": _free_port(), "tasks": _free_port(), "bare": _free_port()}
+    for db in dbs.values():
+        _admin_sql(base_url, f'CREATE DATABASE "{db}"')
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        jwks = f"http://127.0.0.1:{ports['identity']}/.well-known/jwks.json"
+        with tempfile.TemporaryDirectory(prefix="trbench-") as tmp:
+            env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "GATEWAY_WORKERS"}}
+            env.update(
+                {
+                    "IDENTITY_DATABASE_URL": urls["identity"],
+                    "TASKS_DATABASE_URL": urls["tasks"],
+                    "JWKS_URL": jwks,
+                    "EVENTS_ENABLED": "false",
+                    "MAIL_SENDER_ENABLED": "false",
+                    "LOG_LEVEL": "WARNING",
+                    "VC_RUN_DIR": tmp,
+                }
+            )
+            for service in dbs:
+                _migrate(service, env)
+            procs["identity"] = _uvicorn("identity.app:create_app", ports["identity"], env)
+            procs["tasks"] = _uvicorn("tasks.app:create_app", ports["tasks"], env)
+            _wait_all(
+                procs,
+                {s: f"http://127.0.0.1:{ports[s]}/readyz" for s in ("identity", "tasks")},
+            )
+            bare_env = {**env, "BARE_DATABASE_URL": urls["tasks"], "BARE_JWKS_URL": jwks}
+            procs["bare"] = _uvicorn("bench.bare_app:create_app", ports["bare"], bare_env)
+            _wait_all(procs, {"bare": f"http://127.0.0.1:{ports['bare']}/readyz"})
+            yield {
+                "urls": {s: f"http://127.0.0.1:{p}" for s, p in ports.items()},
+                "tasks_db": urls["tasks"],
+                "pids": {s: p.pid for s, p in procs.items()},
+            }
+    finally:
+        _stop(list(procs.values()))
+        for db in dbs.values():
+            with contextlib.suppress(Exception):
+                _admin_sql(base_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+async def arrange(identity: str, tasks: str, tasks_db: str) -> tuple[str, str]:
+    """A member of a team with a board, a label and a labelled task with a subtask; returns
+    (token, task id)."""
+    async with httpx.AsyncClient(base_url=identity, timeout=30) as client:
+        h = await register_and_login(client, "taskread")
+        me = await http_ok(await client.get("/api/v1/users/me", headers=h), 200)
+    team_id = uuid.uuid4()
+    conn = await asyncpg.connect(tasks_db)
+    try:  # what tasks' membership consumer writes from teams.member.added
+        await conn.execute(
+            "INSERT INTO team_members (team_id, user_id, role, seq) VALUES ($1, $2, 'owner', 1)",
+            team_id,
+            uuid.UUID(me["id"]),
+        )
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(base_url=tasks, headers=h, timeout=30) as client:
+        board = await http_ok(
+            await client.post(f"/api/v1/teams/{team_id}/boards", json={"name": "Read bench"}),
+            201,
+        )
+        full = await http_ok(await client.get(f"/api/v1/boards/{board['id']}"), 200)
+        label = await http_ok(
+            await client.post(
+                f"/api/v1/teams/{team_id}/labels", json={"name": "bug", "color": "#D73A4A"}
+            ),
+            201,
+        )
+        task = await http_ok(
+            await client.post(
+                f"/api/v1/columns/{full['columns'][0]['id']}/tasks",
+                json={
+                    "title": "Read me",
+                    "description": "Benchmark task " * 4,
+                    "label_ids": [label["id"]],
+                },
+            ),
+            201,
+        )
+        await http_ok(
+            await client.post(f"/api/v1/tasks/{task['id']}/subtasks", json={"title": "step"}),
+            201,
+        )
+    return h["Authorization"].removeprefix("Bearer "), str(task["id"])
+
+
+def run(args: argparse.Namespace) -> int:
+    rep = Report("task_read_bench")
+    base = bench_database_url()
+    if not postgres_reachable(base):
+        rep.note(f"not measured: no PostgreSQL at {base}")
+        return rep.finish()
+    with services(base) as env:
+        urls, pids = env["urls"], env["pids"]
+        token, task_id = asyncio.run(arrange(urls["identity"], urls["tasks"], env["tasks_db"]))
+        path = f"/api/v1/tasks/{task_id}"
+        kw: dict[str, Any] = {
+            "duration": args.duration,
+            "connections": args.connections,
+            "threads": args.threads,
+            "tool": args.tool,
+            "warmup": args.warmup,
+        }
+        rounds: list[tuple[Result, Result]] = []
+        print(f"GET {path}: bare app vs tasks, {args.rounds} rounds; load {loadavg()}")
+        for i in range(args.rounds):
+            bare = measure("bare", urls["bare"] + path, token, pids={"bare": pids["bare"]}, **kw)
+            direct = measure(
+                "tasks", urls["tasks"] + path, token, pids={"tasks": pids["tasks"]}, **kw
+            )
+            rounds.append((bare, direct))
+            for r in (bare, direct):
+                cpu = ", ".join(f"{k} {v:.0f} us" for k, v in r.cpu_us.items())
+                print(
+                    f"{i + 1} {r.target:<6} {r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  "
+                    f"p99 {r.p99_ms:7.2f} ms  errors {r.errors}  CPU/request {cpu}  [{r.tool}]"
+                )
+    ratios = [d.rps / b.rps for b, d in rounds if b.rps]
+    bare_rps = statistics.median(b.rps for b, _ in rounds)
+    tasks_rps = statistics.median(d.rps for _, d in rounds)
+    errors = sum(b.errors + d.errors for b, d in rounds)
+    rep.figure("bare FastAPI+asyncpg GET /tasks/{id}", bare_rps, "req/s")
+    rep.figure("tasks GET /tasks/{id} direct", tasks_rps, "req/s")
+    rep.target(
+        "tasks GET /tasks/{id} / bare app (median)",
+        statistics.median(ratios) if ratios else float("nan"),
+        ">=",
+        TARGET_RATIO,
+        "x",
+        anchor=("bare FastAPI+asyncpg", bare_rps),
+        note=f"tasks {tasks_rps:.0f} req/s",
+    )
+    if errors:
+        rep.note(f"{errors} answers were errors: the figures are not comparable")
+    return rep.finish()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.task_read_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--duration", type=float, default=quick(5.0, 2.0), help="s per target")
+    parser.add_argument("--warmup", type=float, default=quick(2.0, 1.0), help="s per target")
+    parser.add_argument("--rounds", type=int, default=int(quick(3, 1)))
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
+    started = time.perf_counter()
+    code = run(parser.parse_args(argv))
+    print(f"task_read_bench took {time.perf_counter() - started:.0f} s")
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
