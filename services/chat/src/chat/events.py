@@ -12,9 +12,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.events.envelope import CloudEvent
-from vc_common.events.outbox import add_event
+from vc_common.events.outbox import add_event, change_with_event
 
 from chat.models import Message, Room, event_tables
 
@@ -81,7 +82,10 @@ async def room_deleted(
     )
 
 
-async def message_posted(session: AsyncSession, message: Message) -> CloudEvent:
+async def message_posted(session: AsyncSession, message: Message, append: Insert) -> int | None:
+    """Execute ``append`` (``chat.messages.repository.append``: the room's next seq, the message,
+    its log row) with the event in the same statement: the room's lock is held for that one
+    round trip and the commit. The message's ``seq``, or ``None`` (no room: nothing written)."""
     # subject: the room, so consumers see a room's messages in order
     data: dict[str, Any] = {
         "message_id": str(message.id),
@@ -93,4 +97,13 @@ async def message_posted(session: AsyncSession, message: Message) -> CloudEvent:
     mentions = mentions_in(message.content)
     if mentions:  # optional: absent when the message mentions nobody
         data["mentions"] = mentions
-    return await _publish(session, MESSAGE_POSTED, message.room_id, data)
+    _, rows = await change_with_event(
+        session,
+        event_tables,
+        append,
+        source=SOURCE,
+        type=MESSAGE_POSTED,
+        subject=message.room_id,
+        data=data,
+    )
+    return int(rows[0][0]) if rows else None

@@ -9,15 +9,33 @@ the relay wakes at once instead of at its next poll.
 Per-subject order is the order of ``seq``, assigned at insert: write the change to the aggregate
 (which locks its row) *before* calling ``add_event``, so two transactions on the same aggregate
 cannot interleave their events.
+
+:func:`change_with_event` does both in one statement (the change, then its event iff the change
+wrote a row): for a hot aggregate whose row lock every writer queues on, each round trip while
+the lock is held is a round trip every other writer waits.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.trace import SpanKind
-from sqlalchemy import Insert, bindparam, func, insert, select
+from opentelemetry.trace import Span, SpanKind
+from sqlalchemy import (
+    Delete,
+    FromClause,
+    Insert,
+    Row,
+    Update,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vc_common.events.envelope import CloudEvent
@@ -39,7 +57,65 @@ async def add_event(
     When spans are exported the write is a PRODUCER span (``<type> create``) under the current
     one, and the event carries *its* context: the relay's publish and every consumer's handling
     hang below it in the trace of the request that caused the event."""
-    span = None
+    with _event(source, type, subject, data) as event:
+        params = _params(event)
+        # One round trip per event, not two: the first event of a transaction carries the
+        # pg_notify inside its INSERT (INSERT ... SELECT ... FROM (SELECT pg_notify(...))); the
+        # next ones of the same transaction are plain inserts (PostgreSQL collapses the
+        # notifications of a transaction into one anyway). Inside a savepoint we always notify:
+        # rolling it back would take the notification with it.
+        if _notifies(session, source):
+            await session.execute(
+                _insert_notifying(tables), {**params, "channel": _channel(source)}
+            )
+        else:
+            await session.execute(_insert(tables), params)
+    return event
+
+
+async def change_with_event(
+    session: AsyncSession,
+    tables: EventTables,
+    change: Insert | Update | Delete,
+    *,
+    source: str,
+    type: str,
+    subject: str | uuid.UUID,
+    data: dict[str, Any],
+) -> tuple[CloudEvent, Sequence[Row[Any]]]:
+    """Execute ``change`` (a statement with ``RETURNING``; its own CTEs, ``add_cte``, are
+    hoisted) and, in the same statement, record the event iff ``change`` returned a row: one
+    round trip instead of two, the order of :func:`add_event` (the change first). Returns the
+    event and ``change``'s rows (none: nothing was written, no event recorded)."""
+    with _event(source, type, subject, data) as event:
+        c = tables.outbox.c
+        changed = change.cte("changed")
+        wrote: FromClause = (
+            select(literal(1).label("one")).select_from(changed).limit(1).subquery("wrote")
+        )
+        if _notifies(session, source):
+            notify = select(func.pg_notify(literal(_channel(source)), "").label("n")).subquery(
+                "notify"
+            )
+            wrote = wrote.join(notify, true())
+        values = select(
+            literal(event.id, c.id.type),
+            literal(event.type, c.type.type),
+            literal(event.subject, c.subject.type),
+            literal(_params(event)["payload"], c.payload.type),
+        ).select_from(wrote)
+        recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
+        stmt = select(changed).add_cte(recorded.cte("recorded"))
+        rows = (await session.execute(stmt)).all()
+    return event, rows
+
+
+@contextmanager
+def _event(
+    source: str, type: str, subject: str | uuid.UUID, data: dict[str, Any]
+) -> Iterator[CloudEvent]:
+    """The event, under its PRODUCER span while it is written (when spans are exported)."""
+    span: Span | None = None
     traceparent = current_traceparent()
     if exporting():
         span = tracer("vc.events").start_span(
@@ -59,31 +135,36 @@ async def add_event(
         )
         if span is not None:
             span.set_attribute("messaging.message.id", str(event.id))
-        params = {
-            "id": event.id,
-            "type": event.type,
-            "subject": event.subject,
-            "payload": event.to_dict(),
-        }
-        # One round trip per event, not two: the first event of a transaction carries the
-        # pg_notify inside its INSERT (INSERT ... SELECT ... FROM (SELECT pg_notify(...))); the
-        # next ones of the same transaction are plain inserts (PostgreSQL collapses the
-        # notifications of a transaction into one anyway). Inside a savepoint we always notify:
-        # rolling it back would take the notification with it.
-        transaction = session.get_transaction()
-        key = f"vc.outbox.notified:{source}"
-        channel = {**params, "channel": f"outbox_{source}"}
-        if session.in_nested_transaction() or transaction is None:
-            await session.execute(_insert_notifying(tables), channel)
-        elif session.info.get(key) is transaction:
-            await session.execute(_insert(tables), params)
-        else:
-            await session.execute(_insert_notifying(tables), channel)
-            session.info[key] = transaction
+        yield event
     finally:
         if span is not None:
             span.end()
-    return event
+
+
+def _params(event: CloudEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "payload": event.to_dict(),
+    }
+
+
+def _channel(source: str) -> str:
+    return f"outbox_{source}"
+
+
+def _notifies(session: AsyncSession, source: str) -> bool:
+    """Whether this event's write carries the ``pg_notify``: the first of the transaction does
+    (and marks it), and every one inside a savepoint."""
+    transaction = session.get_transaction()
+    if session.in_nested_transaction() or transaction is None:
+        return True
+    key = f"vc.outbox.notified:{source}"
+    if session.info.get(key) is transaction:
+        return False
+    session.info[key] = transaction
+    return True
 
 
 _statements: dict[tuple[int, bool], Insert] = {}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat.models import Message, RoomEvent
+from chat.models import Message, Room, RoomEvent
 
 
 async def get(
@@ -36,6 +36,53 @@ async def history(
         stmt = stmt.where(Message.seq < before_seq)
     stmt = stmt.order_by(Message.seq.desc()).limit(limit)
     return list((await session.execute(stmt)).scalars())
+
+
+def append(message: Message, kind: str) -> Insert:
+    """One statement that takes the room's next ``seq`` (``UPDATE rooms SET last_seq =
+    last_seq + 1``: its row lock is held until commit, see ``chat.models``), inserts ``message``
+    with it and logs the change, ``RETURNING`` the ``seq``; no row: no room (deleted meanwhile),
+    nothing written. Python-side column defaults do not run inside a CTE: every value is given.
+    (Executed by ``chat.events.message_posted`` with the event in the same statement.)"""
+    taken = (
+        update(Room)
+        .where(Room.id == message.room_id)
+        .values(last_seq=Room.last_seq + 1, updated_at=message.timestamp)
+        .returning(Room.last_seq.label("seq"))
+        .cte("taken")
+    )
+    written = (
+        insert(Message)
+        .from_select(
+            ["id", "room_id", "team_id", "user_id", "content", "timestamp", "seq"],
+            select(
+                literal(message.id, Message.id.type),
+                literal(message.room_id, Message.room_id.type),
+                literal(message.team_id, Message.team_id.type),
+                literal(message.user_id, Message.user_id.type),
+                literal(message.content, Message.content.type),
+                literal(message.timestamp, Message.timestamp.type),
+                taken.c.seq,
+            ),
+        )
+        .returning(Message.seq)
+        .cte("written")
+    )
+    return (
+        insert(RoomEvent)
+        .from_select(
+            ["room_id", "seq", "kind", "message_id", "created_at"],
+            select(
+                literal(message.room_id, RoomEvent.room_id.type),
+                written.c.seq,
+                literal(kind, RoomEvent.kind.type),
+                literal(message.id, RoomEvent.message_id.type),
+                literal(message.timestamp, RoomEvent.created_at.type),
+            ),
+        )
+        .returning(RoomEvent.seq)
+        .add_cte(taken, written)
+    )
 
 
 def log_change(

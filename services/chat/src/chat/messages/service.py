@@ -60,23 +60,23 @@ async def post_message(
     room = await room_for(ctx, room_id, "message.post")
     session, user = ctx.session, ctx.user
     await enforce(limiter, f"chat:post:{user.id}", Rate.parse(settings_of(ctx).chat_message_rate))
-    seq = await rooms_repo.next_seq(session, room.id)
-    if seq is None:  # deleted meanwhile
-        raise NotFound("Room not found.")
     message = Message(
         id=uuid7(),
         room_id=room.id,
         team_id=room.team_id,
         user_id=user.id,
         content=content,
-        seq=seq,
         timestamp=ctx.now(),
+        edited_at=None,
+        deleted_at=None,
     )
-    session.add(message)
-    await session.flush()
-    repo.log_change(session, room.id, seq, POSTED, message.id)
-    await session.flush()
-    await events.message_posted(session, message)
+    # The room's lock is taken here, as late as possible, and every other post to the room
+    # waits for it until this commit: one statement (seq, message, log row, event) then the
+    # commit, with no round trip of its own in between.
+    seq = await events.message_posted(session, message, repo.append(message, POSTED))
+    if seq is None:  # deleted meanwhile
+        raise NotFound("Room not found.")
+    message.seq = seq
     _push(session, hub, message, seq, POSTED)
     return message
 
