@@ -22,8 +22,17 @@ Anchors (same run, same machine, same message count; :mod:`bench.broker_anchors`
 broker moving the same messages with nats-py JetStream publish+PubAck → pull+ack, and aio-pika
 publisher confirms → consumer acks.
 
+Then the big backlog (``--backlog``, 1,000,000; 50,000 with ``--quick``; 0 skips it): the
+producing service bulk-loads the outbox (one ``INSERT ... SELECT generate_series`` per 50,000
+rows, as an import or a backlog grown during an outage), then starts its relay, and the consumer
+drains it. Reported: bulk-load and drain rate, drain time, CPU per event of the relay's and the
+consumer's process, and their resident memory (``VmRSS``, sampled every second) at the start of
+the drain, at its peak and at its end. At the end every event must have exactly one effect row
+(as many distinct event ids as events) and no outbox row may be left unsent.
+
 Targets: ≥ 8,000 events/s on NATS and ≥ 5,000 on RabbitMQ end to end, ≥ 0.5 of the raw broker
-anchor; p99 lag < 100 ms at 1,000 events/s.
+anchor; p99 lag < 100 ms at 1,000 events/s; the backlog drained with flat memory: neither
+process's RSS peak more than 50 MiB above its RSS when the drain started.
 """
 
 from __future__ import annotations
@@ -65,7 +74,7 @@ from vc_common.events.tables import install_event_tables
 from vc_common.testing.plugin import create_database, drop_database
 
 from bench import broker_anchors
-from bench.harness import Report, quick
+from bench.harness import Report, cpu_seconds, quick, rss_mib
 
 metadata = MetaData()
 tables = install_event_tables(metadata)
@@ -131,7 +140,9 @@ def make_consumer(ctx: str, applied: list[datetime] | None = None) -> Consumer:
 # -- the consuming service ----------------------------------------------------------------
 
 
-async def _consume(url: str, db_url: str, ctx: str, out: Any, ready: Any) -> None:
+async def _consume(
+    url: str, db_url: str, ctx: str, out: Any, ready: Any, lags: bool = True
+) -> None:
     db = Database(db_url, pool_size=4, max_overflow=4)
     applied: list[datetime] = []
     consumer = make_consumer(ctx, applied)
@@ -145,7 +156,7 @@ async def _consume(url: str, db_url: str, ctx: str, out: Any, ready: Any) -> Non
         now = time.time()
         total += len(applied)
         # (events applied so far, commit time, lag in ms of each event of this batch)
-        out.put((total, now, [(now - t.timestamp()) * 1000 for t in applied]))
+        out.put((total, now, [(now - t.timestamp()) * 1000 for t in applied] if lags else []))
 
     consumer.process = measured  # type: ignore[method-assign]
     bus = bus_from_url(url)
@@ -158,11 +169,13 @@ async def _consume(url: str, db_url: str, ctx: str, out: Any, ready: Any) -> Non
         await db.dispose()
 
 
-def consumer_process(url: str, db_url: str, ctx: str, out: Any, ready: Any) -> None:
+def consumer_process(
+    url: str, db_url: str, ctx: str, out: Any, ready: Any, lags: bool = True
+) -> None:
     """The consuming service, in its own process."""
     logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_consume(url, db_url, ctx, out, ready))
+        asyncio.run(_consume(url, db_url, ctx, out, ready, lags))
 
 
 # -- the producing service ----------------------------------------------------------------
@@ -241,6 +254,62 @@ def producer_process(
     logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_produce(url, db_url, ctx, n, rate, seconds, out, go))
+
+
+# A bulk load of the outbox (a backlog accumulated during an outage, an import): one statement
+# per chunk, the envelope built by PostgreSQL in the shape ``CloudEvent.to_dict`` gives, so a
+# million rows take seconds instead of a million ``add_event`` round trips.
+_BACKLOG_SQL = text("""
+    INSERT INTO outbox (id, type, subject, payload)
+    SELECT e.id, CAST(:type AS text), e.subject, jsonb_build_object(
+        'specversion', '1.0', 'id', e.id::text, 'source', CAST(:source AS text),
+        'type', CAST(:type AS text),
+        'time', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'subject', e.subject, 'datacontenttype', 'application/json',
+        'data', jsonb_build_object('i', e.i))
+    FROM (SELECT i, gen_random_uuid() AS id,
+                 (CAST(:subjects AS text[]))[1 + i % cardinality(CAST(:subjects AS text[]))]
+                   AS subject
+          FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint) - 1) AS i) AS e
+""")
+
+
+async def _produce_backlog(url: str, db_url: str, ctx: str, n: int, out: Any, go: Any) -> None:
+    db = Database(db_url, pool_size=2, max_overflow=2)
+    bus = bus_from_url(url)
+    await bus.connect()
+    relay = OutboxRelay(db, tables, bus, service=ctx, batch_size=500, poll_interval=0.5)
+    subjects = [str(uuid.uuid4()) for _ in range(200)]
+    try:
+        out.put(("writing", time.time()))
+        for lo in range(0, n, 50_000):
+            async with db.unit_of_work() as session:
+                await session.execute(
+                    _BACKLOG_SQL,
+                    {
+                        "type": f"{ctx}.item.changed",
+                        "source": ctx,
+                        "subjects": subjects,
+                        "lo": lo,
+                        "hi": min(n, lo + 50_000),
+                    },
+                )
+        out.put(("written", time.time()))
+        await asyncio.to_thread(go.wait)
+        out.put(("t0", time.time()))
+        relay.start()
+        await asyncio.sleep(24 * 3600)  # the relay keeps running until we are terminated
+    finally:
+        await relay.stop()
+        await bus.close()
+        await db.dispose()
+
+
+def backlog_producer_process(url: str, db_url: str, ctx: str, n: int, out: Any, go: Any) -> None:
+    """The producing service with a bulk-loaded outbox, then its relay, in its own process."""
+    logging.basicConfig(level=logging.ERROR)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_produce_backlog(url, db_url, ctx, n, out, go))
 
 
 # -- the coordinator ----------------------------------------------------------------------
@@ -326,9 +395,115 @@ async def run_broker(
         await bus.close()
 
 
+async def run_backlog(url: str, db: Database, *, n: int) -> dict[str, float]:
+    """A backlog of ``n`` events bulk-loaded into the outbox with the relay stopped, then drained
+    (relay and consumer in their own processes): drain rate, and the resident memory of the
+    relay's and the consumer's process sampled every second, which must stay flat however long
+    the backlog is (nothing may hold the backlog, its deliveries or its acks)."""
+    ctx = f"bench{uuid.uuid4().hex[:8]}"
+    consumer = make_consumer(ctx)
+    bus = bus_from_url(url)
+    await bus.connect()
+    async with db.engine.begin() as conn:
+        await conn.execute(text("TRUNCATE outbox, inbox, bench_effects"))
+    await bus.ensure_consumer(consumer.spec())
+    mp = multiprocessing.get_context("spawn")
+    db_url = db.engine.url.render_as_string(hide_password=False)
+    applied_q, produced_q = mp.Queue(), mp.Queue()
+    ready, go = mp.Event(), mp.Event()
+    cons = mp.Process(
+        target=consumer_process, args=(url, db_url, ctx, applied_q, ready, False), daemon=True
+    )
+    prod = mp.Process(
+        target=backlog_producer_process, args=(url, db_url, ctx, n, produced_q, go), daemon=True
+    )
+    cons.start()
+    prod.start()
+    samples: dict[str, list[float]] = {"relay": [], "consumer": []}
+    try:
+        if not await asyncio.to_thread(ready.wait, 240):
+            raise TimeoutError("the consumer did not start")
+        _, writing = await asyncio.to_thread(_get, produced_q, 60)
+        _, written = await asyncio.to_thread(_get, produced_q, 60 + n / 2_000)
+        write_seconds = written - writing
+        cpu0 = {"relay": cpu_seconds(prod.pid), "consumer": cpu_seconds(cons.pid)}
+
+        def sample() -> None:
+            samples["relay"].append(rss_mib(prod.pid))
+            samples["consumer"].append(rss_mib(cons.pid))
+
+        async def sampler() -> None:
+            while True:
+                sample()
+                await asyncio.sleep(1.0)
+
+        sample()  # the start: backlog written, relay not started, consumer idle
+        go.set()
+        _, t0 = await asyncio.to_thread(_get, produced_q, 30)
+        sampling = asyncio.create_task(sampler())
+        try:
+            deadline = time.monotonic() + 120 + n / 200  # the drain at 200/s still finishes
+            while True:
+                total, t1, _ = await asyncio.to_thread(
+                    _get, applied_q, max(0.1, deadline - time.monotonic())
+                )
+                if total >= n:
+                    break
+        finally:
+            sampling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampling
+        sample()  # the end
+        cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in (("relay", prod), ("consumer", cons))}
+        async with db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*), count(DISTINCT event_id), "
+                        "(SELECT count(*) FROM outbox WHERE sent_at IS NULL) FROM bench_effects"
+                    )
+                )
+            ).one()
+        effects_rows, distinct, unsent = int(row[0]), int(row[1]), int(row[2])
+        if effects_rows != n or distinct != n or unsent:
+            raise RuntimeError(
+                f"{effects_rows} effect rows ({distinct} distinct) for {n} events, "
+                f"{unsent} outbox rows unsent"
+            )
+        out: dict[str, float] = {
+            "write_rate": n / write_seconds,
+            "drain_rate": n / (t1 - t0),
+            "drain_seconds": t1 - t0,
+            "effects": effects_rows,
+        }
+        for k, rss in samples.items():
+            out[f"{k}_rss_start"] = rss[0]
+            out[f"{k}_rss_peak"] = max(rss)
+            out[f"{k}_rss_end"] = rss[-1]
+            # growth over the second half of the drain: a leak shows here, warm-up does not
+            half = rss[len(rss) // 2 :]
+            out[f"{k}_rss_second_half"] = max(half) - half[0]
+            out[f"{k}_cpu_ms_per_event"] = cpu[k] * 1000 / n
+        return out
+    finally:
+        for proc in (prod, cons):
+            proc.terminate()
+        for proc in (prod, cons):
+            proc.join(10)
+        with contextlib.suppress(Exception):
+            await bus.delete_consumer(consumer.spec())
+            if isinstance(bus, NatsBus):
+                await bus.delete_context(ctx)
+        await bus.close()
+
+
 TARGETS = {"nats": 8000.0, "rabbitmq": 5000.0}  # events/s end to end on this 2-core machine
 TARGET_RATIO = 0.5  # of the raw broker anchor
 TARGET_P99_MS = 100.0  # at 1,000 events/s
+#: "flat memory" while draining the big backlog: neither the relay's nor the consumer's process
+#: grows by more than this over its resident size when the drain started (a process that held
+#: the backlog, its deliveries or their acks grows by hundreds of MiB over a million events)
+TARGET_RSS_GROWTH_MIB = 50.0
 
 
 async def anchor(broker: str, url: str, n: int) -> float:
@@ -349,27 +524,40 @@ async def amain(argv: list[str] | None = None) -> int:
         "--seconds", type=float, default=quick(6.0, 2.0), help="duration of the lag measurement"
     )
     p.add_argument("--broker", choices=sorted(BROKERS), action="append")
+    p.add_argument(
+        "--backlog",
+        type=int,
+        default=int(quick(1_000_000, 50_000)),
+        help="size of the bulk-loaded backlog drained with memory sampled (0: skip the phase)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     name = f"bench_events_{os.getpid()}"
     db = Database(await create_database(name), pool_size=10, max_overflow=10)
     results: dict[str, dict[str, float] | str] = {}
+    backlogs: dict[str, dict[str, float] | str] = {}
     anchors: dict[str, float | str] = {}
     try:
         async with db.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         for broker in args.broker or sorted(BROKERS):
-            # the anchor right before the pipeline, so both see the same machine
-            try:
-                anchors[broker] = await anchor(broker, BROKERS[broker], args.events)
-            except Exception as exc:
-                anchors[broker] = f"failed: {exc!r}"
-            try:
-                results[broker] = await run_broker(
-                    BROKERS[broker], db, n=args.events, rate=args.rate, seconds=args.seconds
-                )
-            except Exception as exc:
-                results[broker] = f"failed: {exc!r}"
+            if args.events:  # 0: only the backlog phase
+                # the anchor right before the pipeline, so both see the same machine
+                try:
+                    anchors[broker] = await anchor(broker, BROKERS[broker], args.events)
+                except Exception as exc:
+                    anchors[broker] = f"failed: {exc!r}"
+                try:
+                    results[broker] = await run_broker(
+                        BROKERS[broker], db, n=args.events, rate=args.rate, seconds=args.seconds
+                    )
+                except Exception as exc:
+                    results[broker] = f"failed: {exc!r}"
+            if args.backlog:
+                try:
+                    backlogs[broker] = await run_backlog(BROKERS[broker], db, n=args.backlog)
+                except Exception as exc:
+                    backlogs[broker] = f"failed: {exc!r}"
     finally:
         await db.dispose()
         await drop_database(name)
@@ -427,7 +615,68 @@ async def amain(argv: list[str] | None = None) -> int:
                     + (": the producer, not the pipeline, set the pace" if short else "")
                 ),
             )
-    report.note("1,000,000-event backlog with flat memory: not measured by this bench")
+    if backlogs:
+        print(
+            f"\n{args.backlog:,}-event backlog (bulk-loaded, relay stopped), drained; RSS MiB "
+            "start / peak / end"
+        )
+        print(
+            f"{'broker':<10} {'events/s':>10} {'seconds':>8} {'relay RSS':>22} {'consumer RSS':>22}"
+        )
+    for broker, b in backlogs.items():
+        if isinstance(b, str):
+            print(f"{broker:<10} {b}")
+            report.note(f"{broker} {args.backlog:,}-event backlog {b}")
+            for process in ("relay", "consumer"):
+                report.target(
+                    f"{broker} {args.backlog:,} backlog {process} RSS growth",
+                    float("nan"),
+                    "<",
+                    TARGET_RSS_GROWTH_MIB,
+                    "MiB",
+                )
+            continue
+        rss = {
+            k: f"{b[f'{k}_rss_start']:.0f} / {b[f'{k}_rss_peak']:.0f} / {b[f'{k}_rss_end']:.0f}"
+            for k in ("relay", "consumer")
+        }
+        print(
+            f"{broker:<10} {b['drain_rate']:>10.0f} {b['drain_seconds']:>8.0f} "
+            f"{rss['relay']:>22} {rss['consumer']:>22}"
+        )
+        raw = anchors.get(broker)
+        report.figure(
+            f"{broker} {args.backlog:,} backlog drained",
+            b["drain_rate"],
+            "events/s",
+            anchor=(f"{broker} raw publish+ack → pull+ack", raw)
+            if isinstance(raw, float)
+            else None,
+        )
+        report.figure(f"{broker} {args.backlog:,} backlog drain time", b["drain_seconds"], "s")
+        report.figure(f"{broker} backlog bulk load into the outbox", b["write_rate"], "rows/s")
+        for process in ("relay", "consumer"):
+            report.figure(
+                f"{broker} backlog {process} CPU per event",
+                b[f"{process}_cpu_ms_per_event"],
+                "ms",
+            )
+            report.target(
+                f"{broker} {args.backlog:,} backlog {process} RSS growth",
+                b[f"{process}_rss_peak"] - b[f"{process}_rss_start"],
+                "<",
+                TARGET_RSS_GROWTH_MIB,
+                "MiB",
+                note=(
+                    f"RSS start {b[f'{process}_rss_start']:.0f}, peak "
+                    f"{b[f'{process}_rss_peak']:.0f}, end {b[f'{process}_rss_end']:.0f} MiB; "
+                    f"second half of the drain +{b[f'{process}_rss_second_half']:.0f} MiB"
+                ),
+            )
+        report.note(
+            f"{broker} backlog exactly once: {b['effects']:,.0f} effect rows, as many distinct "
+            f"event ids, for {args.backlog:,} events; no outbox row unsent"
+        )
     return report.finish()
 
 

@@ -146,6 +146,20 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
+def rss_mib(pid: int | None) -> float:
+    """Resident memory of a process now (``VmRSS`` of ``/proc/<pid>/status``), MiB; NaN when it
+    is not there."""
+    if pid is None:
+        return float("nan")
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return float("nan")
+
+
 def pct(values: list[float], p: float) -> float:
     """The ``p``-th percentile of ``values`` (nearest rank), in their unit; NaN when empty."""
     if not values:
