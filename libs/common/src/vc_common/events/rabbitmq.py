@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import aio_pika
+import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -62,6 +64,7 @@ EXCHANGE = "vc.events"
 DLX = "vc.dlx"
 HISTORY = "vc.events.history"
 _MARKER = "vc-replay-marker"
+_PERSISTENT = int(aio_pika.DeliveryMode.PERSISTENT)
 
 
 class _Unsettled:
@@ -229,19 +232,38 @@ class RabbitBus(EventBus):
         if not self.connected:
             err = BrokerUnavailable("RabbitMQ not connected")
             return [err for _ in messages]
-        _, ex = self._require()
+        self._require()
+        try:
+            if self._channel is None:
+                raise BrokerUnavailable("no publishing channel")
+            channel = await self._channel.get_underlay_channel()
+        except Exception as exc:
+            return [BrokerUnavailable(f"RabbitMQ channel not open: {exc!r}") for _ in messages]
+        # Straight to aiormq's basic_publish with wait=False: aio-pika's Exchange.publish waits,
+        # holding the channel's lock, until the writer has drained each message's frames to the
+        # socket before the next message may be queued (py-spy/cProfile: one send syscall and
+        # several loop rounds per message, 0.7 ms of wall time a message on this machine, so a
+        # wave of 200 took 150-200 ms). Now the wave is queued at once and the writer sends it
+        # as fast as the socket takes it; each publish still awaits its own confirm, in the same
+        # order on the same channel. (And no aio_pika.Message per event: its locked-attribute
+        # __setattr__ was 3-5 % of the relay's CPU.)
+        publish: Callable[..., Awaitable[Any]] = channel.basic_publish
+        if isinstance(channel, aiormq.Channel):  # `wait` is the implementation's, not the ABC's
+            publish = functools.partial(channel.basic_publish, wait=False)
         tasks = [
             asyncio.ensure_future(
-                ex.publish(
-                    aio_pika.Message(
-                        m.body,
-                        message_id=m.id,
-                        type=m.type,
-                        headers=m.headers(),  # type: ignore[arg-type]
-                        content_type="application/cloudevents+json",
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
+                publish(
+                    m.body,
+                    exchange=EXCHANGE,
                     routing_key=m.type,
+                    properties=aiormq.spec.Basic.Properties(
+                        content_type="application/cloudevents+json",
+                        headers=m.headers(),  # type: ignore[arg-type]
+                        delivery_mode=_PERSISTENT,
+                        message_id=m.id,
+                        message_type=m.type,
+                    ),
+                    mandatory=True,
                     timeout=ack_timeout,
                 )
             )
