@@ -46,6 +46,8 @@ import os
 import queue
 import time
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -322,9 +324,23 @@ def _get(q: Any, limit: float) -> Any:
         raise TimeoutError(f"no report within {limit:.0f}s") from None
 
 
-async def run_broker(
-    url: str, db: Database, *, n: int, rate: int, seconds: float
-) -> dict[str, float]:
+@dataclass
+class Pipeline:
+    """A producing and a consuming service in processes of their own, the consumer ready."""
+
+    prod: Any
+    cons: Any
+    applied: Any  # the consumer's reports: (events applied, last commit time, lags)
+    produced: Any  # the producer's reports
+    go: Any  # the producer's signal to start its next phase
+
+
+@contextlib.asynccontextmanager
+async def pipeline(
+    url: str, db: Database, producer: Any, args: tuple[Any, ...], *, lags: bool
+) -> AsyncIterator[Pipeline]:
+    """A fresh consumer group on ``url`` over emptied tables, ``consumer_process`` and
+    ``producer(url, db_url, ctx, *args, produced, go)`` started; stopped and deleted after."""
     ctx = f"bench{uuid.uuid4().hex[:8]}"
     consumer = make_consumer(ctx)
     bus = bus_from_url(url)
@@ -337,18 +353,32 @@ async def run_broker(
     applied_q, produced_q = mp.Queue(), mp.Queue()
     ready, go = mp.Event(), mp.Event()
     cons = mp.Process(
-        target=consumer_process, args=(url, db_url, ctx, applied_q, ready), daemon=True
+        target=consumer_process, args=(url, db_url, ctx, applied_q, ready, lags), daemon=True
     )
-    prod = mp.Process(
-        target=producer_process,
-        args=(url, db_url, ctx, n, rate, seconds, produced_q, go),
-        daemon=True,
-    )
+    prod = mp.Process(target=producer, args=(url, db_url, ctx, *args, produced_q, go), daemon=True)
     cons.start()
     prod.start()
     try:
         if not await asyncio.to_thread(ready.wait, 240):
             raise TimeoutError("the consumer did not start")
+        yield Pipeline(prod, cons, applied_q, produced_q, go)
+    finally:
+        for proc in (prod, cons):
+            proc.terminate()
+        for proc in (prod, cons):
+            proc.join(10)
+        with contextlib.suppress(Exception):
+            await bus.delete_consumer(consumer.spec())
+            if isinstance(bus, NatsBus):
+                await bus.delete_context(ctx)
+        await bus.close()
+
+
+async def run_broker(
+    url: str, db: Database, *, n: int, rate: int, seconds: float
+) -> dict[str, float]:
+    async with pipeline(url, db, producer_process, (n, rate, seconds), lags=True) as p:
+        applied_q, produced_q, go = p.applied, p.produced, p.go
 
         async def until(count: int, limit: float) -> tuple[float, list[float]]:
             """Wait until ``count`` events are applied; (last commit time, their lags)."""
@@ -383,16 +413,6 @@ async def run_broker(
             "p99": _pct(lags, 99),
             "max": max(lags),
         }
-    finally:
-        for proc in (prod, cons):
-            proc.terminate()
-        for proc in (prod, cons):
-            proc.join(10)
-        with contextlib.suppress(Exception):
-            await bus.delete_consumer(consumer.spec())
-            if isinstance(bus, NatsBus):
-                await bus.delete_context(ctx)
-        await bus.close()
 
 
 async def run_backlog(url: str, db: Database, *, n: int) -> dict[str, float]:
@@ -400,29 +420,9 @@ async def run_backlog(url: str, db: Database, *, n: int) -> dict[str, float]:
     (relay and consumer in their own processes): drain rate, and the resident memory of the
     relay's and the consumer's process sampled every second, which must stay flat however long
     the backlog is (nothing may hold the backlog, its deliveries or its acks)."""
-    ctx = f"bench{uuid.uuid4().hex[:8]}"
-    consumer = make_consumer(ctx)
-    bus = bus_from_url(url)
-    await bus.connect()
-    async with db.engine.begin() as conn:
-        await conn.execute(text("TRUNCATE outbox, inbox, bench_effects"))
-    await bus.ensure_consumer(consumer.spec())
-    mp = multiprocessing.get_context("spawn")
-    db_url = db.engine.url.render_as_string(hide_password=False)
-    applied_q, produced_q = mp.Queue(), mp.Queue()
-    ready, go = mp.Event(), mp.Event()
-    cons = mp.Process(
-        target=consumer_process, args=(url, db_url, ctx, applied_q, ready, False), daemon=True
-    )
-    prod = mp.Process(
-        target=backlog_producer_process, args=(url, db_url, ctx, n, produced_q, go), daemon=True
-    )
-    cons.start()
-    prod.start()
-    samples: dict[str, list[float]] = {"relay": [], "consumer": []}
-    try:
-        if not await asyncio.to_thread(ready.wait, 240):
-            raise TimeoutError("the consumer did not start")
+    async with pipeline(url, db, backlog_producer_process, (n,), lags=False) as p:
+        prod, cons, applied_q, produced_q, go = p.prod, p.cons, p.applied, p.produced, p.go
+        samples: dict[str, list[float]] = {"relay": [], "consumer": []}
         _, writing = await asyncio.to_thread(_get, produced_q, 60)
         _, written = await asyncio.to_thread(_get, produced_q, 60 + n / 2_000)
         write_seconds = written - writing
@@ -454,7 +454,7 @@ async def run_backlog(url: str, db: Database, *, n: int) -> dict[str, float]:
             with contextlib.suppress(asyncio.CancelledError):
                 await sampling
         sample()  # the end
-        cpu = {k: cpu_seconds(p.pid) - cpu0[k] for k, p in (("relay", prod), ("consumer", cons))}
+        cpu = {k: cpu_seconds(pr.pid) - cpu0[k] for k, pr in (("relay", prod), ("consumer", cons))}
         async with db.engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -485,16 +485,6 @@ async def run_backlog(url: str, db: Database, *, n: int) -> dict[str, float]:
             out[f"{k}_rss_second_half"] = max(half) - half[0]
             out[f"{k}_cpu_ms_per_event"] = cpu[k] * 1000 / n
         return out
-    finally:
-        for proc in (prod, cons):
-            proc.terminate()
-        for proc in (prod, cons):
-            proc.join(10)
-        with contextlib.suppress(Exception):
-            await bus.delete_consumer(consumer.spec())
-            if isinstance(bus, NatsBus):
-                await bus.delete_context(ctx)
-        await bus.close()
 
 
 TARGETS = {"nats": 8000.0, "rabbitmq": 5000.0}  # events/s end to end on this 2-core machine

@@ -564,6 +564,18 @@ def _gateway_env(tmp: str, gw_port: int, ident_port: int) -> dict[str, str]:
     return env
 
 
+def load_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`measure`'s load settings from the command line (``--duration``, ``--warmup``,
+    ``--connections``, ``--threads``, ``--tool``)."""
+    return {
+        "duration": args.duration,
+        "connections": args.connections,
+        "threads": args.threads,
+        "tool": args.tool,
+        "warmup": args.warmup,
+    }
+
+
 def _uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
@@ -846,14 +858,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
-    kw: dict[str, Any] = {
-        "duration": args.duration,
-        "connections": args.connections,
-        "threads": args.threads,
-        "tool": args.tool,
-        "warmup": args.warmup,
-        "rounds": args.rounds,
-    }
+    kw: dict[str, Any] = {**load_options(args), "rounds": args.rounds}
     started = time.perf_counter()
     if args.gateway or args.identity:
         gateway_url = args.gateway or gateway_url_default()

@@ -53,6 +53,7 @@ from bench.gateway_bench import (
     _uvicorn,
     _wait_all,
     bench_database_url,
+    load_options,
     measure,
     postgres_reachable,
 )
@@ -182,13 +183,7 @@ def run(args: argparse.Namespace) -> int:
         urls, pids = env["urls"], env["pids"]
         token, task_id = asyncio.run(arrange(urls["identity"], urls["tasks"], env["tasks_db"]))
         path = f"/api/v1/tasks/{task_id}"
-        kw: dict[str, Any] = {
-            "duration": args.duration,
-            "connections": args.connections,
-            "threads": args.threads,
-            "tool": args.tool,
-            "warmup": args.warmup,
-        }
+        kw = load_options(args)
         rounds: list[tuple[Result, Result]] = []
         print(f"GET {path}: bare app vs tasks, {args.rounds} rounds; load {loadavg()}")
         for i in range(args.rounds):
