@@ -760,13 +760,31 @@ def postgres_reachable(base_url: str) -> bool:
     return True
 
 
+def database_url(base_url: str, name: str) -> str:
+    """The plain (asyncpg) URL of database ``name`` on the server of ``base_url``."""
+    parts = urllib.parse.urlsplit(base_url.replace("postgresql+asyncpg://", "postgresql://"))
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def migrate(service: str, env: dict[str, str]) -> None:
+    """``service``'s migrations to head on the database its ``env`` names."""
+    subprocess.run(
+        [sys.executable, "-m", "vc_common.migrations", service, "upgrade", "head"],
+        env=env,
+        cwd=_root(),
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=300,  # minutes of wall time when the machine is saturated
+    )
+
+
 @contextlib.contextmanager
 def identity_platform(base_url: str) -> Any:
     """The real identity service on a scratch database (migrated, dropped at the end) and the
     real gateway in front of it; yield (gateway_url, identity_url, pids)."""
     db = f"identity_bench_{uuid.uuid4().hex[:10]}"
-    parts = urllib.parse.urlsplit(base_url.replace("postgresql+asyncpg://", "postgresql://"))
-    db_url = urllib.parse.urlunsplit(parts._replace(path=f"/{db}"))
+    db_url = database_url(base_url, db)
     ident_port, gw_port = _free_port(), _free_port()
     _admin_sql(base_url, f'CREATE DATABASE "{db}"')
     try:
@@ -776,15 +794,7 @@ def identity_platform(base_url: str) -> Any:
             # No SMTP server here: the registration's e-mail would be retried in the background.
             env["MAIL_SENDER_ENABLED"] = "false"
             env["LOG_LEVEL"] = "WARNING"
-            subprocess.run(
-                [sys.executable, "-m", "vc_common.migrations", "identity", "upgrade", "head"],
-                env=env,
-                cwd=_root(),
-                check=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                timeout=300,  # minutes of wall time when the machine is saturated
-            )
+            migrate("identity", env)
             procs = {
                 "identity": _uvicorn("identity.app:create_app", ident_port, env),
                 "gateway": subprocess.Popen(

@@ -30,7 +30,6 @@ under two minutes. ``--quick``: 1,000 events, 200 refreshes (the same targets).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import subprocess
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.harness import Report, quick
+from bench.harness import Report, quick, scratch_database_main
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = int(quick(5000, 1000))
@@ -352,19 +351,7 @@ async def _refresh_1000(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m bench.integrations_bench",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL server; a scratch database is created on it and dropped",
-    )
-    args = p.parse_args(argv)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    return asyncio.run(run(args.database_url))
+    return scratch_database_main("python -m bench.integrations_bench", __doc__, run, argv)
 
 
 if __name__ == "__main__":

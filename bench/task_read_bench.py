@@ -33,10 +33,8 @@ import contextlib
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.parse
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -48,13 +46,14 @@ from bench.gateway_bench import (
     Result,
     _admin_sql,
     _free_port,
-    _root,
     _stop,
     _uvicorn,
     _wait_all,
     bench_database_url,
+    database_url,
     load_options,
     measure,
+    migrate,
     postgres_reachable,
 )
 from bench.harness import Report, http_ok, loadavg, quick, register_and_login
@@ -62,29 +61,12 @@ from bench.harness import Report, http_ok, loadavg, quick, register_and_login
 TARGET_RATIO = 0.7  # the service's authenticated one-row read vs the bare app
 
 
-def _with_db(base_url: str, name: str) -> str:
-    parts = urllib.parse.urlsplit(base_url.replace("postgresql+asyncpg://", "postgresql://"))
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _migrate(service: str, env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "vc_common.migrations", service, "upgrade", "head"],
-        env=env,
-        cwd=_root(),
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        timeout=300,
-    )
-
-
 @contextlib.contextmanager
 def services(base_url: str) -> Iterator[dict[str, Any]]:
     """Identity and tasks on scratch databases, and the bare app on tasks' database."""
     suffix = uuid.uuid4().hex[:8]
     dbs = {"identity": f"identity_tr_{suffix}", "tasks": f"tasks_tr_{suffix}"}
-    urls = {name: _with_db(base_url, db) for name, db in dbs.items()}
+    urls = {name: database_url(base_url, db) for name, db in dbs.items()}
     ports = {"identity": _free_port(), "tasks": _free_port(), "bare": _free_port()}
     for db in dbs.values():
         _admin_sql(base_url, f'CREATE DATABASE "{db}"')
@@ -105,7 +87,7 @@ def services(base_url: str) -> Iterator[dict[str, Any]]:
                 }
             )
             for service in dbs:
-                _migrate(service, env)
+                migrate(service, env)
             procs["identity"] = _uvicorn("identity.app:create_app", ports["identity"], env)
             procs["tasks"] = _uvicorn("tasks.app:create_app", ports["tasks"], env)
             _wait_all(
