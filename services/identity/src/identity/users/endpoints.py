@@ -30,7 +30,7 @@ admin_router = APIRouter(
 
 @router.get("/me", response_model=UserRead)
 async def get_me(ctx: ContextDep) -> UserRead:
-    return UserRead.model_validate(await service.get_me(ctx))
+    return await service.read_me(ctx)
 
 
 @router.patch(

@@ -7,25 +7,36 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.db import Prepared
 from vc_common.pagination import PageParams, paginate
 
+from tasks.attachments.schemas import AttachmentRead
 from tasks.cursors import parse_timestamp
 from tasks.models import KnownFile, Task, TaskAttachment
 
+_a = TaskAttachment.__table__
+_of_task = Prepared(
+    select(_a).where(_a.c.task_id == bindparam("task_id")).order_by(_a.c.created_at, _a.c.id)
+)
 
-async def of_task(session: AsyncSession, task_id: uuid.UUID) -> list[TaskAttachment]:
-    return list(
-        (
-            await session.execute(
-                select(TaskAttachment)
-                .where(TaskAttachment.task_id == task_id)
-                .order_by(TaskAttachment.created_at, TaskAttachment.id)
-            )
-        ).scalars()
-    )
+
+async def of_task(session: AsyncSession, task_id: uuid.UUID) -> list[AttachmentRead]:
+    """A task's attachments, oldest first (a task's answer: prepared, see ``vc_common.db``)."""
+    return [
+        AttachmentRead(
+            id=r["id"],
+            task_id=r["task_id"],
+            file_id=r["file_id"],
+            file_url=r["file_url"],
+            filename=r["filename"],
+            uploaded_by_id=r["uploaded_by_id"],
+            created_at=r["created_at"],
+        )
+        for r in await _of_task.all(session, task_id=task_id)
+    ]
 
 
 async def page_of_task(

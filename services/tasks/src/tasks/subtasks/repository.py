@@ -4,24 +4,34 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.db import Prepared
 from vc_common.pagination import PageParams, paginate
 
 from tasks.cursors import parse_timestamp
 from tasks.models import Subtask, Task
+from tasks.subtasks.schemas import SubtaskRead
+
+_s = Subtask.__table__
+_of_task = Prepared(
+    select(_s).where(_s.c.task_id == bindparam("task_id")).order_by(_s.c.created_at, _s.c.id)
+)
 
 
-async def of_task(session: AsyncSession, task_id: uuid.UUID) -> list[Subtask]:
-    return list(
-        (
-            await session.execute(
-                select(Subtask)
-                .where(Subtask.task_id == task_id)
-                .order_by(Subtask.created_at, Subtask.id)
-            )
-        ).scalars()
-    )
+async def of_task(session: AsyncSession, task_id: uuid.UUID) -> list[SubtaskRead]:
+    """A task's subtasks, oldest first (a task's answer: prepared, see ``vc_common.db``)."""
+    return [
+        SubtaskRead(
+            id=r["id"],
+            task_id=r["task_id"],
+            title=r["title"],
+            is_completed=r["is_completed"],
+            created_at=r["created_at"],
+            updated_at=r["updated_at"],
+        )
+        for r in await _of_task.all(session, task_id=task_id)
+    ]
 
 
 async def page_of_task(

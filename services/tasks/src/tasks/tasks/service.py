@@ -161,8 +161,8 @@ async def get_task(ctx: Context, task_id: uuid.UUID) -> TaskDetail:
     if read is None:
         raise NotFound(TASK_NOT_FOUND)
     await ctx.authorize(read.team_id, "board.read", not_found=TASK_NOT_FOUND)
-    return TaskDetail(
-        **read.model_dump(),
+    return TaskDetail.model_construct(  # every part validated as it was built
+        **dict(read),
         subtasks=await subtask_repo.of_task(ctx.session, task_id),
         attachments=await attachment_repo.of_task(ctx.session, task_id),
     )

@@ -53,7 +53,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.authz import Membership
 from vc_common.context import Context
-from vc_common.db import database_of, is_read_only
+from vc_common.db import Prepared, database_of, is_read_only
 from vc_common.events.consumer import Consumer
 from vc_common.events.envelope import CloudEvent
 
@@ -95,13 +95,15 @@ class MembershipProjection:
         m, d = self.team_members, self.deleted_teams
         team, user = bindparam("team_id", type_=Uuid), bindparam("user_id", type_=Uuid)
         # what an authorization reads, in one round trip (it was two: deleted, then the role);
-        # built once, like any statement on a hot path
-        self._standing = select(
-            exists().where(d.c.team_id == team).label("deleted"),
-            select(m.c.role)
-            .where(m.c.team_id == team, m.c.user_id == user)
-            .scalar_subquery()
-            .label("role"),
+        # every request of every service makes it: prepared (``vc_common.db.Prepared``)
+        self._standing = Prepared(
+            select(
+                exists().where(d.c.team_id == team).label("deleted"),
+                select(m.c.role)
+                .where(m.c.team_id == team, m.c.user_id == user)
+                .scalar_subquery()
+                .label("role"),
+            )
         )
 
     def on_team_deleted(self, hook: TeamDeletedHook) -> TeamDeletedHook:
@@ -137,11 +139,9 @@ class MembershipProjection:
     ) -> tuple[bool, Membership | None]:
         """Whether the team is deleted, and the projection's live membership (no read-through),
         in one statement."""
-        row = (
-            await session.execute(self._standing, {"team_id": team_id, "user_id": user_id})
-        ).one()
-        member = Membership(team_id, user_id, Role(row.role)) if row.role is not None else None
-        return bool(row.deleted), member
+        deleted, role = await self._standing.one(session, team_id=team_id, user_id=user_id)
+        member = Membership(team_id, user_id, Role(role)) if role is not None else None
+        return bool(deleted), member
 
     async def member_ids(self, session: AsyncSession, team_id: uuid.UUID) -> list[uuid.UUID]:
         """Members of a team as the projection knows them (complete once the consumer caught up)."""
