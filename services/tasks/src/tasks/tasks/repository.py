@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Select,
     Uuid,
     and_,
@@ -72,24 +71,16 @@ _position_on_board = (
 ).label("position")
 
 
-def cards(position: ColumnElement[int] = _position) -> Select[Any]:
-    """Tasks with their positions and subtask counts (one statement)."""
-    return select(Task, position, _subtask_total, _subtask_done)
-
-
 async def labels_of(
-    session: AsyncSession,
-    *,
-    task_ids: Sequence[uuid.UUID] | None = None,
-    board_id: uuid.UUID | None = None,
+    session: AsyncSession, *, task_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[LabelRead]]:
-    stmt = select(TaskLabel.task_id, Label).join(Label, Label.id == TaskLabel.label_id)
-    if board_id is not None:
-        stmt = stmt.join(Task, Task.id == TaskLabel.task_id).where(Task.board_id == board_id)
-    else:
-        if not task_ids:
-            return {}
-        stmt = stmt.where(TaskLabel.task_id.in_(task_ids))
+    if not task_ids:
+        return {}
+    stmt = (
+        select(TaskLabel.task_id, Label)
+        .join(Label, Label.id == TaskLabel.label_id)
+        .where(TaskLabel.task_id.in_(task_ids))
+    )
     out: dict[uuid.UUID, list[LabelRead]] = defaultdict(list)
     for task_id, label in (await session.execute(stmt.order_by(Label.name, Label.id))).all():
         out[task_id].append(LabelRead.model_validate(label))
@@ -120,14 +111,6 @@ def to_read(task: Task, position: int, total: int, done: int, labels: list[Label
     )
 
 
-async def hydrate(
-    session: AsyncSession, rows: Sequence[Any], *, board_id: uuid.UUID | None = None
-) -> list[TaskRead]:
-    """``rows`` from :func:`cards` to ``TaskRead``; one more statement for the labels."""
-    labels = await labels_of(session, task_ids=[r[0].id for r in rows], board_id=board_id)
-    return [to_read(r[0], r[1], r[2], r[3], labels.get(r[0].id, [])) for r in rows]
-
-
 async def hydrate_tasks(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRead]:
     """Plain tasks (a page of a list) to ``TaskRead``: two statements, positions with subtask
     counts, and labels."""
@@ -147,27 +130,42 @@ async def hydrate_tasks(session: AsyncSession, tasks: Sequence[Task]) -> list[Ta
 
 
 _t, _tl, _l = Task.__table__, TaskLabel.__table__, Label.__table__
-# one task's answer, in two prepared statements (``vc_common.db.Prepared``: a one-row read's
-# statements were most of its CPU through the ORM): the card, then its labels
+# a task's answer and a board's are read with prepared statements (``vc_common.db.Prepared``:
+# through the ORM a one-row read's statements were most of its CPU, and a board's 500 ORM
+# objects most of its answer's): the cards, then their labels
 _card = Prepared(
     select(_t, _position, _subtask_total, _subtask_done).where(_t.c.id == bindparam("task_id"))
 )
 _labels_of_one = Prepared(
-    select(_l)
+    select(_tl.c.task_id, _l)
     .join_from(_tl, _l, _l.c.id == _tl.c.label_id)
     .where(_tl.c.task_id == bindparam("task_id"))
     .order_by(_l.c.name, _l.c.id)
 )
+_board_cards = Prepared(
+    select(_t, _position_on_board, _subtask_total, _subtask_done)
+    .where(_t.c.board_id == bindparam("board_id"))
+    .order_by(_t.c.column_id, _t.c.rank)
+)
+_labels_of_board = Prepared(
+    select(_tl.c.task_id, _l)
+    .join_from(_tl, _l, _l.c.id == _tl.c.label_id)
+    .join(_t, _t.c.id == _tl.c.task_id)
+    .where(_t.c.board_id == bindparam("board_id"))
+    .order_by(_l.c.name, _l.c.id)
+)
 
 
-async def read_one(session: AsyncSession, task_id: uuid.UUID) -> TaskRead | None:
-    r = await _card.first(session, task_id=task_id)
-    if r is None:
-        return None
-    labels = [
-        LabelRead(id=lb["id"], name=lb["name"], color=lb["color"], team_id=lb["team_id"])
-        for lb in await _labels_of_one.all(session, task_id=task_id)
-    ]
+def _labels_by_task(rows: Sequence[Any]) -> dict[uuid.UUID, list[LabelRead]]:
+    out: dict[uuid.UUID, list[LabelRead]] = defaultdict(list)
+    for r in rows:
+        out[r["task_id"]].append(
+            LabelRead(id=r["id"], name=r["name"], color=r["color"], team_id=r["team_id"])
+        )
+    return out
+
+
+def _from_card(r: Any, labels: list[LabelRead]) -> TaskRead:
     return TaskRead(
         id=r["id"],
         title=r["title"],
@@ -191,15 +189,20 @@ async def read_one(session: AsyncSession, task_id: uuid.UUID) -> TaskRead | None
     )
 
 
+async def read_one(session: AsyncSession, task_id: uuid.UUID) -> TaskRead | None:
+    r = await _card.first(session, task_id=task_id)
+    if r is None:
+        return None
+    labels = _labels_by_task(await _labels_of_one.all(session, task_id=task_id))
+    return _from_card(r, labels.get(r["id"], []))
+
+
 async def of_board(session: AsyncSession, board_id: uuid.UUID) -> list[TaskRead]:
-    rows = (
-        await session.execute(
-            cards(_position_on_board)
-            .where(Task.board_id == board_id)
-            .order_by(Task.column_id, Task.rank)
-        )
-    ).all()
-    return await hydrate(session, rows, board_id=board_id)
+    rows = await _board_cards.all(session, board_id=board_id)
+    if not rows:
+        return []
+    labels = _labels_by_task(await _labels_of_board.all(session, board_id=board_id))
+    return [_from_card(r, labels.get(r["id"], [])) for r in rows]
 
 
 async def label_ids(session: AsyncSession, task_id: uuid.UUID) -> list[uuid.UUID]:
