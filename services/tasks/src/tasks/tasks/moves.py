@@ -19,19 +19,23 @@ from tasks.boards import repository as board_repo
 from tasks.tasks import completion, positions
 from tasks.tasks import repository as repo
 from tasks.tasks.schemas import TaskMove, TaskRead
-from tasks.tasks.service import TASK_NOT_FOUND, read_task, touch, visible_task
+from tasks.tasks.service import TASK_NOT_FOUND, read_task, touch
 
 
 async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRead:
-    task = await visible_task(ctx, task_id, "task.write")
     session, actor = ctx.session, ctx.user.id
+    found_ref = await repo.ref(session, task_id)  # no ORM object: the row is re-read locked
+    if found_ref is None:
+        raise NotFound(TASK_NOT_FOUND)
+    team_id, board_id = found_ref
+    await ctx.authorize(team_id, "task.write", not_found=TASK_NOT_FOUND)
     locked = await board_repo.lock_columns(session, {data.column_id})
-    if not locked or locked[0].board_id != task.board_id:
+    if not locked or locked[0].board_id != board_id:
         raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
     dst = locked[0]
-    found, rank = await positions.place(session, dst.id, data.position, task.id)
+    found, rank = await positions.place(session, dst.id, data.position, task_id)
     new_pos = found.at
-    fresh = await repo.lock(session, task.id)  # re-read: it may have moved meanwhile
+    fresh = await repo.lock(session, task_id)  # re-read: it may have moved meanwhile
     if fresh is None:
         raise NotFound(TASK_NOT_FOUND)
     from_column_id = fresh.column_id
