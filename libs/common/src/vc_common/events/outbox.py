@@ -28,6 +28,7 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Row,
+    Select,
     Update,
     bindparam,
     func,
@@ -76,17 +77,20 @@ async def add_event(
 async def change_with_event(
     session: AsyncSession,
     tables: EventTables,
-    change: Insert | Update | Delete,
+    change: Insert | Update | Delete | Select[Any],
     *,
     source: str,
     type: str,
     subject: str | uuid.UUID,
     data: dict[str, Any],
+    params: dict[str, Any] | None = None,
 ) -> tuple[CloudEvent, Sequence[Row[Any]]]:
-    """Execute ``change`` (a statement with ``RETURNING``; its own CTEs, ``add_cte``, are
-    hoisted) and, in the same statement, record the event iff ``change`` returned a row: one
-    round trip instead of two, the order of :func:`add_event` (the change first). Returns the
-    event and ``change``'s rows (none: nothing was written, no event recorded)."""
+    """Execute ``change`` (a statement with ``RETURNING``, or a ``SELECT`` of the rows its
+    data-modifying CTEs returned; its own CTEs, ``add_cte``, are hoisted) and, in the same
+    statement, record the event iff ``change`` returned a row: one round trip instead of two,
+    the order of :func:`add_event` (the change first). ``params``: the values of ``change``'s
+    bind parameters (a statement built once, with ``bindparam``). Returns the event and
+    ``change``'s rows (none: nothing was written, no event recorded)."""
     with _event(source, type, subject, data) as event:
         c = tables.outbox.c
         changed = change.cte("changed")
@@ -106,7 +110,7 @@ async def change_with_event(
         ).select_from(wrote)
         recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
         stmt = select(changed).add_cte(recorded.cte("recorded"))
-        rows = (await session.execute(stmt)).all()
+        rows = (await session.execute(stmt, params)).all()
     return event, rows
 
 
