@@ -19,9 +19,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.events.outbox import add_event, change_with_event
+from vc_common.events.outbox import ChangeWithEvent, add_event
 
 from meetings.meetings.models import Meeting
 from meetings.models import event_tables
@@ -168,7 +168,7 @@ async def participant_joined(
 
 async def participant_joined_by(
     session: AsyncSession,
-    join: Select[Any],
+    join: ChangeWithEvent,
     params: dict[str, Any],
     *,
     meeting_id: uuid.UUID,
@@ -179,11 +179,9 @@ async def participant_joined_by(
 ) -> Sequence[Row[Any]]:
     """Execute ``join`` (``repository.JOIN``: the participant joined, the stay opened) with
     ``meetings.participant.joined`` in the same statement, recorded iff it wrote; its rows."""
-    _, rows = await change_with_event(
+    _, rows = await join.execute(
         session,
-        event_tables,
-        join,
-        params=params,
+        params,
         source=SOURCE,
         type=JOINED,
         subject=meeting_id,

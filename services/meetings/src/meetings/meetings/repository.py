@@ -25,6 +25,7 @@ from typing import Any, Literal
 from sqlalchemy import Row, Select, bindparam, delete, func, insert, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.events.outbox import ChangeWithEvent
 from vc_common.ids import uuid7
 from vc_common.pagination import PageParams, paginate
 
@@ -35,7 +36,7 @@ from meetings.meetings.models import (
     ProviderWebhook,
 )
 from meetings.meetings.state import IN_PROGRESS, Presence
-from meetings.models import membership
+from meetings.models import event_tables, membership
 
 Lock = Literal["update", "no_key_update", "key_share"] | None
 
@@ -454,12 +455,12 @@ def _join() -> Select[Any]:
     return select(upserted).add_cte(opened)
 
 
-#: A join's write, in one statement: the participant's row upserted as ``joined`` (its first
-#: ``join_time`` kept) and a stay opened ``now``, returning the row; no row when the
-#: participant is joined already. Parameters: ``meeting_id``, ``user_id``, ``now``,
-#: ``participant_id``, ``interval_id``. Python-side defaults do not run inside a CTE: every
-#: value is given.
-JOIN = _join()
+#: A join's write, in one statement with its event (``events.participant_joined_by``): the
+#: participant's row upserted as ``joined`` (its first ``join_time`` kept) and a stay opened
+#: ``now``, returning the row; no row (and no event) when the participant is joined already.
+#: Parameters: :func:`join_params`. Python-side defaults do not run inside a CTE: every value
+#: is given.
+JOIN = ChangeWithEvent(event_tables, _join())
 
 
 def join_params(meeting_id: uuid.UUID, user_id: uuid.UUID, now: datetime) -> dict[str, Any]:
