@@ -106,7 +106,7 @@ class Prepared:
 
     __slots__ = ("_defaults", "_names", "sql")
 
-    def __init__(self, stmt: Select[Any]) -> None:
+    def __init__(self, stmt: Select[*tuple[Any, ...]]) -> None:
         if not isinstance(stmt, Select) or stmt._for_update_arg is not None:
             raise ReadOnlyViolation(f"Prepared is for plain reads: {stmt}")
         compiled = stmt.compile(dialect=_ASYNCPG)

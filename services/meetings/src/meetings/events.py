@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from vc_common.events.outbox import add_event
+from vc_common.events.outbox import ChangeWithEvent, add_event
 
 from meetings.meetings.models import Meeting
 from meetings.models import event_tables
@@ -129,6 +130,25 @@ async def meeting_deleted(
     await _emit(session, DELETED, m, _meeting(m, actor_id, participant_ids))
 
 
+def _joined(
+    meeting_id: uuid.UUID,
+    team_id: uuid.UUID,
+    user_id: uuid.UUID,
+    joined_at: datetime,
+    *,
+    source: str,
+    first_join: bool,
+) -> dict[str, Any]:
+    return {
+        "meeting_id": str(meeting_id),
+        "team_id": str(team_id),
+        "user_id": str(user_id),
+        "joined_at": ts(joined_at),
+        "first_join": first_join,
+        "source": source,
+    }
+
+
 async def participant_joined(
     session: AsyncSession,
     m: Meeting,
@@ -142,15 +162,32 @@ async def participant_joined(
         session,
         JOINED,
         m,
-        {
-            "meeting_id": str(m.id),
-            "team_id": str(m.team_id),
-            "user_id": str(user_id),
-            "joined_at": ts(joined_at),
-            "first_join": first_join,
-            "source": source,
-        },
+        _joined(m.id, m.team_id, user_id, joined_at, source=source, first_join=first_join),
     )
+
+
+async def participant_joined_by(
+    session: AsyncSession,
+    join: ChangeWithEvent,
+    params: dict[str, Any],
+    *,
+    meeting_id: uuid.UUID,
+    team_id: uuid.UUID,
+    user_id: uuid.UUID,
+    joined_at: datetime,
+    first_join: bool,
+) -> Sequence[Row[Any]]:
+    """Execute ``join`` (``repository.JOIN``: the participant joined, the stay opened) with
+    ``meetings.participant.joined`` in the same statement, recorded iff it wrote; its rows."""
+    _, rows = await join.execute(
+        session,
+        params,
+        source=SOURCE,
+        type=JOINED,
+        subject=meeting_id,
+        data=_joined(meeting_id, team_id, user_id, joined_at, source="user", first_join=first_join),
+    )
+    return rows
 
 
 async def participant_left(

@@ -12,7 +12,8 @@ cannot interleave their events.
 
 :func:`change_with_event` does both in one statement (the change, then its event iff the change
 wrote a row): for a hot aggregate whose row lock every writer queues on, each round trip while
-the lock is held is a round trip every other writer waits.
+the lock is held is a round trip every other writer waits. :class:`ChangeWithEvent` is the same
+for a change built once: nothing is built per call.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from sqlalchemy import (
     FromClause,
     Insert,
     Row,
+    Select,
+    String,
     Update,
     bindparam,
     func,
@@ -76,38 +79,85 @@ async def add_event(
 async def change_with_event(
     session: AsyncSession,
     tables: EventTables,
-    change: Insert | Update | Delete,
+    change: Insert | Update | Delete | Select[Any],
     *,
     source: str,
     type: str,
     subject: str | uuid.UUID,
     data: dict[str, Any],
 ) -> tuple[CloudEvent, Sequence[Row[Any]]]:
-    """Execute ``change`` (a statement with ``RETURNING``; its own CTEs, ``add_cte``, are
-    hoisted) and, in the same statement, record the event iff ``change`` returned a row: one
-    round trip instead of two, the order of :func:`add_event` (the change first). Returns the
-    event and ``change``'s rows (none: nothing was written, no event recorded)."""
-    with _event(source, type, subject, data) as event:
-        c = tables.outbox.c
-        changed = change.cte("changed")
-        wrote: FromClause = (
-            select(literal(1).label("one")).select_from(changed).limit(1).subquery("wrote")
-        )
-        if _notifies(session, source):
-            notify = select(func.pg_notify(literal(_channel(source)), "").label("n")).subquery(
-                "notify"
-            )
-            wrote = wrote.join(notify, true())
-        values = select(
-            literal(event.id, c.id.type),
-            literal(event.type, c.type.type),
-            literal(event.subject, c.subject.type),
-            literal(_params(event)["payload"], c.payload.type),
-        ).select_from(wrote)
-        recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
-        stmt = select(changed).add_cte(recorded.cte("recorded"))
-        rows = (await session.execute(stmt)).all()
-    return event, rows
+    """Execute ``change`` (a statement with ``RETURNING``, or a ``SELECT`` of the rows its
+    data-modifying CTEs returned; its own CTEs, ``add_cte``, are hoisted) and, in the same
+    statement, record the event iff ``change`` returned a row: one round trip instead of two,
+    the order of :func:`add_event` (the change first). Returns the event and ``change``'s rows
+    (none: nothing was written, no event recorded). A change built once, on a hot path:
+    :class:`ChangeWithEvent`."""
+    return await ChangeWithEvent(tables, change).execute(
+        session, {}, source=source, type=type, subject=subject, data=data
+    )
+
+
+class ChangeWithEvent:
+    """:func:`change_with_event` for a change built once (module level, its values
+    ``bindparam``): both forms of the statement (with the transaction's ``pg_notify``, and
+    without) are built here, once, so a call builds no construct and the compile cache finds
+    the same statement every time::
+
+        JOIN = ChangeWithEvent(event_tables, join_statement)
+        event, rows = await JOIN.execute(session, {"meeting_id": ...}, source=..., type=...,
+                                         subject=..., data=...)
+
+    The event's own parameters are named ``vc_event_*``; ``params`` are ``change``'s."""
+
+    def __init__(self, tables: EventTables, change: Insert | Update | Delete | Select[Any]) -> None:
+        self.statements = {n: _with_event(tables, change, notify=n) for n in (False, True)}
+
+    async def execute(
+        self,
+        session: AsyncSession,
+        params: dict[str, Any],
+        *,
+        source: str,
+        type: str,
+        subject: str | uuid.UUID,
+        data: dict[str, Any],
+    ) -> tuple[CloudEvent, Sequence[Row[Any]]]:
+        with _event(source, type, subject, data) as event:
+            notify = _notifies(session, source)
+            values = {
+                **params,
+                "vc_event_id": event.id,
+                "vc_event_type": event.type,
+                "vc_event_subject": event.subject,
+                "vc_event_payload": event.to_dict(),
+            }
+            if notify:
+                values["vc_event_channel"] = _channel(source)
+            rows = (await session.execute(self.statements[notify], values)).all()
+        return event, rows
+
+
+def _with_event(
+    tables: EventTables, change: Insert | Update | Delete | Select[Any], *, notify: bool
+) -> Select[Any]:
+    """``change`` and, iff it returned a row, the outbox row (and the notification)."""
+    c = tables.outbox.c
+    changed = change.cte("changed")
+    wrote: FromClause = (
+        select(literal(1).label("one")).select_from(changed).limit(1).subquery("wrote")
+    )
+    if notify:
+        channel = bindparam("vc_event_channel", type_=String)
+        notified = select(func.pg_notify(channel, "").label("n")).subquery("notify")
+        wrote = wrote.join(notified, true())
+    values = select(
+        bindparam("vc_event_id", type_=c.id.type),
+        bindparam("vc_event_type", type_=c.type.type),
+        bindparam("vc_event_subject", type_=c.subject.type),
+        bindparam("vc_event_payload", type_=c.payload.type),
+    ).select_from(wrote)
+    recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
+    return select(changed).add_cte(recorded.cte("recorded"))
 
 
 @contextmanager

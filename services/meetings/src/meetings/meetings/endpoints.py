@@ -133,14 +133,14 @@ async def join_meeting(meeting_id: uuid.UUID, ctx: ContextDep) -> JoinRead:
     """A team member joins (a scheduled meeting starts with its first join); a completed or
     cancelled meeting: 409. Joining again while in is the same stay."""
     result = await service.join_meeting(ctx, meeting_id)
-    m, cred = result.meeting, result.credential
+    room, cred = result.room, result.credential
     return JoinRead(
-        meeting_link=m.meeting_link,
+        meeting_link=room.link,
         access_token=cred.access_token,
         join_url=cred.join_url,
         server_url=cred.server_url,
-        provider=m.provider,
-        room_name=m.room_name,
+        provider=result.provider,
+        room_name=room.name,
         participant=_participant(result.participant),
     )
 

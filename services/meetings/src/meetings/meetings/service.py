@@ -36,9 +36,11 @@ from meetings.meetings.state import (
     COMPLETED,
     IN_PROGRESS,
     SCHEDULED,
+    Timed,
     completion_due,
     transition,
 )
+from meetings.models import membership
 from meetings.providers import JoinCredential, Joiner, ProviderEvent, Room, providers_for
 from meetings.providers.hosted import hosted_room
 from meetings.settings import Settings
@@ -64,7 +66,8 @@ class MeetingView:
 
 @dataclass(frozen=True, slots=True)
 class JoinResult:
-    meeting: Meeting
+    provider: str
+    room: Room
     participant: ParticipantView
     credential: JoinCredential
 
@@ -86,7 +89,9 @@ def _overrun(ctx: Context) -> timedelta:
 
 
 def _view(
-    p: MeetingParticipant, intervals: Iterable[AttendanceInterval], now: datetime
+    p: MeetingParticipant | repository.ParticipantState,
+    intervals: Iterable[AttendanceInterval],
+    now: datetime,
 ) -> ParticipantView:
     seconds = (
         summarize(intervals, now).attended_seconds if p.status == "joined" else p.attended_seconds
@@ -442,56 +447,85 @@ async def complete_due_meetings(ctx: Context) -> int:
 
 async def join_meeting(ctx: Context, meeting_id: uuid.UUID) -> JoinResult:
     session, user, now = ctx.session, ctx.user, ctx.now()
-    # the hot path of a meeting's start (everyone joins at once): the meeting, its lock and who
-    # is in it in one round trip; joins share the row (key share), an end excludes them
-    found = await repository.meeting_and_presence(session, meeting_id, lock="key_share")
-    if found is None:
+    # the hot path of a meeting's start (everyone joins at once), in two statements: what the
+    # join reads (the meeting, its row shared FOR KEY SHARE: joins run side by side, an end
+    # excludes them; who is in it; the joiner's standing in the team; their participant row,
+    # locked), then the join itself with its event
+    s = await repository.join_state(session, meeting_id, user.id)
+    if s is None:
         raise NotFound(NOT_FOUND)
-    m, presence = found
-    await ctx.authorize(m.team_id, "meeting.join", author_id=m.created_by_id, not_found=NOT_FOUND)
-    if m.status == SCHEDULED:  # this join may start it: one starter at a time
+    membership.prefetched(session, s.team_id, user.id, deleted=s.team_deleted, role=s.role)
+    await ctx.authorize(s.team_id, "meeting.join", author_id=s.created_by_id, not_found=NOT_FOUND)
+    meeting: Timed = s
+    presence = s.presence
+    starter: Meeting | None = None
+    if s.status == SCHEDULED:  # this join may start it: one starter at a time
         found = await repository.meeting_and_presence(session, meeting_id, lock="no_key_update")
         assert found is not None  # our key share keeps it from being deleted
-        m, presence = found
-    if m.status in (COMPLETED, CANCELLED):
-        raise Conflict(f"The meeting is {m.status}; it cannot be joined.", meeting_status=m.status)
-    if completion_due(m, presence, now, grace=_grace(ctx), overrun=_overrun(ctx)) is not None:
+        starter, presence = found
+        meeting = starter
+    if meeting.status in (COMPLETED, CANCELLED):
+        raise Conflict(
+            f"The meeting is {meeting.status}; it cannot be joined.", meeting_status=meeting.status
+        )
+    if completion_due(meeting, presence, now, grace=_grace(ctx), overrun=_overrun(ctx)) is not None:
         raise Conflict("The meeting is over; it cannot be joined.", meeting_status=COMPLETED)
-    starting = m.status == SCHEDULED
-    if starting:
-        transition(m, IN_PROGRESS, now)
-    p = await repository.lock_participant(session, m.id, user.id, create=True)
-    assert p is not None
-    if starting:
-        await session.flush()
-        await session.refresh(m)
-        people = await repository.participant_user_ids(session, m.id)
-        await events.meeting_started(session, m, user.id, people)
-    if p.status == "joined":  # already in (a retried join): the same stay, unchanged
-        view = _view(p, await repository.intervals_of(session, m.id, user.id), now)
+    if starter is not None and starter.status == SCHEDULED:
+        await _start_by_join(ctx, starter, now)
+    p = s.participant  # locked since the first statement: as it is now
+    if p is not None and p.status == "joined":  # already in (a retried join): the same stay
+        view = _view(p, await repository.intervals_of(session, s.id, user.id), now)
     else:
         # not in: every earlier stay is closed, so the new one only adds itself to the union
-        first = p.join_time is None
-        session.add(AttendanceInterval(meeting_id=m.id, user_id=user.id, joined_at=now))
-        p.status = "joined"
-        p.join_time = p.join_time or now
-        view = ParticipantView(
-            user_id=p.user_id,
-            status=p.status,
-            invited=p.invited,
-            join_time=p.join_time,
-            leave_time=p.leave_time,
-            attended_minutes=minutes(p.attended_seconds),
+        rows = await events.participant_joined_by(
+            session,
+            repository.JOIN,
+            repository.join_params(s.id, user.id, now),
+            meeting_id=s.id,
+            team_id=s.team_id,
+            user_id=user.id,
+            joined_at=now,
+            first_join=p is None or p.join_time is None,
         )
-        await session.flush()
-        await events.participant_joined(session, m, user.id, now, source="user", first_join=first)
-    provider = providers_for(ctx.settings).get(m.provider)
+        if rows:
+            view = _just_joined(repository.participant_state(rows[0]))
+        else:  # not a participant when read, and a concurrent join of theirs made them one
+            again = await repository.lock_participant(session, s.id, user.id, create=False)
+            assert again is not None
+            view = _view(again, await repository.intervals_of(session, s.id, user.id), now)
+    provider = providers_for(ctx.settings).get(s.provider)
     credential = provider.join_credential(
-        Room(m.room_name, m.meeting_link),
-        Joiner(user.id, user.username, moderator=user.id == m.created_by_id),
+        Room(s.room_name, s.meeting_link),
+        Joiner(user.id, user.username, moderator=user.id == s.created_by_id),
         now,
     )
-    return JoinResult(m, view, credential)
+    return JoinResult(s.provider, Room(s.room_name, s.meeting_link), view, credential)
+
+
+async def _start_by_join(ctx: Context, m: Meeting, now: datetime) -> None:
+    """The first join starts ``m`` (locked ``FOR NO KEY UPDATE``): ``meetings.meeting.started``
+    comes before the joiner's ``meetings.participant.joined``, and names the joiner among the
+    participants."""
+    session, user = ctx.session, ctx.user
+    transition(m, IN_PROGRESS, now)
+    await session.flush()
+    await session.refresh(m)
+    people = await repository.participant_user_ids(session, m.id)
+    if user.id not in people:  # not invited: a participant from this join on
+        people.append(user.id)
+    await events.meeting_started(session, m, user.id, people)
+
+
+def _just_joined(p: repository.ParticipantState) -> ParticipantView:
+    """A participant who has just joined: their closed stays so far, the new one at 0."""
+    return ParticipantView(
+        user_id=p.user_id,
+        status=p.status,
+        invited=p.invited,
+        join_time=p.join_time,
+        leave_time=p.leave_time,
+        attended_minutes=minutes(p.attended_seconds),
+    )
 
 
 async def leave_meeting(ctx: Context, meeting_id: uuid.UUID) -> ParticipantView:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from vc_common.errors import Conflict
 
@@ -65,8 +66,19 @@ class Presence:
     last_left_at: datetime | None
 
 
+class Timed(Protocol):
+    """What :func:`completion_due` reads of a meeting (a ``Meeting``, or the columns a join
+    read of it)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def end_time(self) -> datetime: ...
+
+
 def completion_due(
-    meeting: Meeting, presence: Presence, now: datetime, *, grace: timedelta, overrun: timedelta
+    meeting: Timed, presence: Presence, now: datetime, *, grace: timedelta, overrun: timedelta
 ) -> datetime | None:
     """The instant a meeting in progress that nobody ended is over at, if it is over by
     ``now``; else None."""

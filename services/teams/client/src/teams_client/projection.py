@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     DateTime,
     Index,
     MetaData,
@@ -65,6 +66,9 @@ log = logging.getLogger("vc.teams_client.projection")
 
 TeamDeletedHook = Callable[[Context, uuid.UUID, CloudEvent], Awaitable[None]]
 
+#: ``session.info`` key of the standings a statement of the transaction already read
+_PREFETCHED = "teams_client.prefetched_standing"
+
 
 class MembershipProjection:
     def __init__(self, metadata: MetaData) -> None:
@@ -92,19 +96,39 @@ class MembershipProjection:
         )
         self._team_deleted_hooks: list[TeamDeletedHook] = []
         self._consumers: set[str] = set()
-        m, d = self.team_members, self.deleted_teams
         team, user = bindparam("team_id", type_=Uuid), bindparam("user_id", type_=Uuid)
         # what an authorization reads, in one round trip (it was two: deleted, then the role);
-        # every request of every service makes it: prepared (``vc_common.db.Prepared``)
-        self._standing = Prepared(
-            select(
-                exists().where(d.c.team_id == team).label("deleted"),
-                select(m.c.role)
-                .where(m.c.team_id == team, m.c.user_id == user)
-                .scalar_subquery()
-                .label("role"),
-            )
+        # every request of every service makes it: built once, prepared (``vc_common.db``)
+        self._standing = Prepared(select(*self.standing_of(team, user)))
+
+    def standing_of(
+        self, team_id: ColumnElement[uuid.UUID], user_id: ColumnElement[uuid.UUID]
+    ) -> tuple[ColumnElement[bool], ColumnElement[str | None]]:
+        """What an authorization reads (``deleted``, the live ``role`` or NULL), as two columns
+        a service's own statement can carry: the statement that loads a resource reads its
+        actor's standing in the same round trip, and hands it to :meth:`prefetched`."""
+        m, d = self.team_members, self.deleted_teams
+        return (
+            exists().where(d.c.team_id == team_id).label("deleted"),
+            select(m.c.role)
+            .where(m.c.team_id == team_id, m.c.user_id == user_id)
+            .scalar_subquery()
+            .label("role"),
         )
+
+    def prefetched(
+        self,
+        session: AsyncSession,
+        team_id: uuid.UUID,
+        user_id: uuid.UUID,
+        *,
+        deleted: bool,
+        role: str | None,
+    ) -> None:
+        """The standing of ``user_id`` in ``team_id`` as a statement of this transaction read
+        it (:meth:`standing_of`): the next lookup of that membership in ``session`` (an
+        ``authorize``) takes it instead of a statement of its own, once."""
+        session.info.setdefault(_PREFETCHED, {})[(team_id, user_id)] = (deleted, role)
 
     def on_team_deleted(self, hook: TeamDeletedHook) -> TeamDeletedHook:
         """Register ``async def hook(ctx, team_id, event)``: it deletes the service's data of a
@@ -138,10 +162,16 @@ class MembershipProjection:
         self, session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID
     ) -> tuple[bool, Membership | None]:
         """Whether the team is deleted, and the projection's live membership (no read-through),
-        in one statement."""
-        deleted, role = await self._standing.one(session, team_id=team_id, user_id=user_id)
+        in one statement (none when the caller's own statement read them: :meth:`prefetched`)."""
+        known: dict[tuple[uuid.UUID, uuid.UUID], tuple[bool, str | None]] | None
+        known = session.info.get(_PREFETCHED)
+        found = known.pop((team_id, user_id), None) if known else None
+        if found is None:
+            deleted, role = await self._standing.one(session, team_id=team_id, user_id=user_id)
+            found = (bool(deleted), role)
+        deleted, role = found
         member = Membership(team_id, user_id, Role(role)) if role is not None else None
-        return bool(deleted), member
+        return deleted, member
 
     async def member_ids(self, session: AsyncSession, team_id: uuid.UUID) -> list[uuid.UUID]:
         """Members of a team as the projection knows them (complete once the consumer caught up)."""
