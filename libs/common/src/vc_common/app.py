@@ -45,6 +45,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import MetaData
 
+from vc_common import heap
 from vc_common.auth import (
     JWKSKeySource,
     RedisRevocationStore,
@@ -189,6 +190,9 @@ def create_service_app(
                 )
             if jobs and _owns_engine(app):
                 start_jobs(app, jobs, stack)
+            if settings.environment != "test":
+                # a test process starts many apps: each one's heap would stay frozen
+                heap.settle()
             yield
 
     app = FastAPI(
