@@ -7,10 +7,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from notifications.consumers import consumer
-from notifications.models import Hold
+from notifications.models import EmailBatch, Hold, Notification
 from sqlalchemy import event, select
 from vc_common.events.envelope import CloudEvent
 from vc_common.testing.plugin import MovableClock, ReadOutbox, make_event
@@ -101,3 +102,24 @@ async def test_a_batch_takes_the_same_statements_however_many_events_it_holds(
     # the inbox rows, one lookup of the recipients, their open mail, one write
     assert counts == [4, 4]
     assert sum([await inbox(p).unread() for p in people]) == 94
+
+
+async def test_an_urgent_notification_hurries_the_mail_already_pending(
+    app: Any, person: MakePerson, clock: MovableClock
+) -> None:
+    me = await person()
+    db = app.state.db
+    await consumer.handle_batch(db, [_assigned(me.id, "a"), _assigned(me.id, "b")])
+    clock.advance(minutes=1)
+    await consumer.handle_batch(db, [_assigned(me.id, "c", priority="urgent")])
+    async with db.sessionmaker() as s:
+        [batch] = (await s.execute(select(EmailBatch).where(EmailBatch.user_id == me.id))).scalars()
+        attached = (
+            await s.execute(
+                select(Notification.email_batch_id).where(Notification.recipient_id == me.id)
+            )
+        ).scalars()
+        # one mail for the three, due now instead of two minutes after the first
+        assert batch.send_after == clock.now
+        assert batch.created_at == clock.now - timedelta(minutes=1)
+        assert list(attached) == [batch.id] * 3
