@@ -1,7 +1,9 @@
 """What notifications consumes (``Consumer("notifications")``): the only way notifications are
 made. One small handler per kind; each says what the event means for whom (a
 :class:`~notifications.delivery.rules.Draft` per recipient) and :func:`notify` does the rest
-(preferences, holds, mail, the ``delivered`` event) set-based when the batch commits. The actor
+(preferences, holds, mail, the ``delivered`` event) set-based when the batch commits. The task
+handlers, the busiest, take each run of consecutive events of their type (``on_batch``): one
+call, one span and one clock reading per run instead of per event. The actor
 is never notified of their own action (``actor_id`` == recipient: dropped in delivery).
 
 Kinds:
@@ -34,6 +36,7 @@ Meetings, calendar and integrations do not exist yet: their handlers read the CO
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -73,8 +76,15 @@ INTEGRATION_NAMES = {
 def _uuid(value: Any) -> uuid.UUID | None:
     if value is None or value == "":
         return None
+    return _parse_uuid(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_uuid(text: str) -> uuid.UUID | None:
+    """Cached: the same teams, actors and assignees recur from event to event, and parsing one
+    costs ~3 µs (a batch of 500 assignments parses 1,500: the profile's largest line)."""
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(text)
     except ValueError:
         return None
 
@@ -117,69 +127,69 @@ def _policy(ctx: Context) -> Policy:
 # --- tasks -----------------------------------------------------------------------------------
 
 
-@consumer.on("tasks.task.assigned")
-async def on_task_assigned(ctx: Context, event: CloudEvent) -> None:
+@consumer.on_batch("tasks.task.assigned")
+async def on_tasks_assigned(ctx: Context, batch: list[CloudEvent]) -> None:
+    """A run of assignments (the hottest kind: one call and one clock reading per run)."""
+    now = ctx.now()
+    await notify(ctx, [d for e in batch if (d := _assigned(e, now)) is not None])
+
+
+def _assigned(event: CloudEvent, now: datetime) -> Draft | None:
     d = event.data
     assignee = _uuid(d.get("assignee_id"))
     if assignee is None:
-        return  # unassigned
+        return None  # unassigned
     actor = _uuid(d.get("user_id"))
     title = d.get("title") or "a task"
     details = [f"{d['priority']} priority"] if d.get("priority") else []
     if d.get("due_date"):
         details.append(f"due {d['due_date']}")
     tail = f" ({', '.join(details)})" if details else ""
-    await notify(
-        ctx,
-        [
-            Draft(
-                recipient_id=assignee,
-                kind=kinds.TASK_ASSIGNED,
-                title=f"Task assigned: {title}",
-                message=(
-                    f"assigned you “{title}”{tail}."
-                    if actor
-                    else f"You were assigned “{title}”{tail}."
-                ),
-                created_at=ctx.now(),
-                notification_type="warning" if d.get("priority") == "urgent" else "info",
-                team_id=_uuid(d.get("team_id")),
-                link=f"/api/v1/tasks/{d['task_id']}",
-                actor_id=actor,
-                name_actor=actor is not None,
-                source_event_id=event.id,
-            )
-        ],
+    return Draft(
+        recipient_id=assignee,
+        kind=kinds.TASK_ASSIGNED,
+        title=f"Task assigned: {title}",
+        message=(
+            f"assigned you “{title}”{tail}." if actor else f"You were assigned “{title}”{tail}."
+        ),
+        created_at=now,
+        notification_type="warning" if d.get("priority") == "urgent" else "info",
+        team_id=_uuid(d.get("team_id")),
+        link=f"/api/v1/tasks/{d['task_id']}",
+        actor_id=actor,
+        name_actor=actor is not None,
+        source_event_id=event.id,
     )
 
 
-@consumer.on("tasks.comment.added")
-async def on_comment_added(ctx: Context, event: CloudEvent) -> None:
+@consumer.on_batch("tasks.comment.added")
+async def on_comments_added(ctx: Context, batch: list[CloudEvent]) -> None:
+    now = ctx.now()
+    await notify(ctx, [draft for e in batch for draft in _commented(e, now)])
+
+
+def _commented(event: CloudEvent, now: datetime) -> list[Draft]:
     d = event.data
     author = _uuid(d.get("user_id"))
     recipients = [
         u for u in _ids([d.get("assignee_id"), d.get("task_created_by_id")]) if u != author
     ]
     title = d.get("task_title") or "your task"
-    now = ctx.now()
-    await notify(
-        ctx,
-        [
-            Draft(
-                recipient_id=r,
-                kind=kinds.TASK_COMMENTED,
-                title=f"New comment on “{title}”",
-                message=f"commented: “{_snippet(str(d.get('content') or ''))}”",
-                created_at=now,
-                team_id=_uuid(d.get("team_id")),
-                link=f"/api/v1/tasks/{d['task_id']}/comments",
-                actor_id=author,
-                name_actor=True,
-                source_event_id=event.id,
-            )
-            for r in recipients
-        ],
-    )
+    return [
+        Draft(
+            recipient_id=r,
+            kind=kinds.TASK_COMMENTED,
+            title=f"New comment on “{title}”",
+            message=f"commented: “{_snippet(str(d.get('content') or ''))}”",
+            created_at=now,
+            team_id=_uuid(d.get("team_id")),
+            link=f"/api/v1/tasks/{d['task_id']}/comments",
+            actor_id=author,
+            name_actor=True,
+            source_event_id=event.id,
+        )
+        for r in recipients
+    ]
 
 
 # --- teams -----------------------------------------------------------------------------------

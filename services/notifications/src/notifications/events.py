@@ -6,39 +6,34 @@
   (``was_held``), or the digest of a hold (``kind: "digest"``). The live socket pushes it to the
   recipient's clients. ``user_id`` is the recipient (the system acts; nobody else may see it).
 
-Deliveries are written many at a time (a consumer batch, a released hold): :func:`add_events`
-inserts their outbox rows (the same columns and payload as ``vc_common.events.outbox.add_event``
-writes) in one statement, and wakes the relay once.
+Deliveries are written many at a time (a consumer batch, a released hold): :func:`delivered` makes
+each one's outbox payload (the envelope ``vc_common.events.outbox.add_event`` writes) and the
+delivery's one statement (:func:`notifications.delivery.repository.write`) inserts them all, with
+the relay's wake-up.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import uuid_utils
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
-
-from notifications.models import event_tables
 
 SOURCE = "notifications"
 NOTIFICATION_DELIVERED = "notifications.notification.delivered"
 PUBLISHED = (NOTIFICATION_DELIVERED,)
+#: the relay's ``pg_notify`` channel (``vc_common.events.outbox``'s ``outbox_<source>``)
+CHANNEL = f"outbox_{SOURCE}"
 
 
+@functools.lru_cache(maxsize=256)
 def ts(value: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and ``Z``, as every producer writes times."""
+    """RFC 3339 in UTC with microseconds and ``Z``, as every producer writes times. (Cached: the
+    rows of one consumer batch share their ``created_at``, and formatting one costs ~7 µs.)"""
     if value.utcoffset():
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _id(value: uuid.UUID | None) -> str | None:
-    return str(value) if value is not None else None
 
 
 def delivered(
@@ -46,8 +41,9 @@ def delivered(
 ) -> dict[str, Any]:
     """The CloudEvent (as its outbox payload) of one delivered notification row (the columns of
     ``notifications``), ``time`` as :func:`ts` wrote it. Built as a plain dict: a consumer batch
-    writes hundreds at once."""
-    recipient = str(row["recipient_id"])
+    writes hundreds at once. Its ids are left as UUIDs (or their text): orjson writes both as
+    the same canonical text, in one call for the whole batch (``str`` of a UUID costs ~2 µs)."""
+    recipient = row["recipient_id"]
     payload: dict[str, Any] = {
         "specversion": "1.0",
         "id": str(uuid_utils.uuid7()),
@@ -57,10 +53,10 @@ def delivered(
         "subject": recipient,
         "datacontenttype": "application/json",
         "data": {
-            "notification_id": str(row["id"]),
+            "notification_id": row["id"],
             "recipient_id": recipient,
             "user_id": recipient,
-            "team_id": _id(row.get("team_id")),
+            "team_id": row.get("team_id"),
             "kind": row["kind"],
             "notification_type": row["notification_type"],
             "title": row["title"],
@@ -77,27 +73,3 @@ def delivered(
     if traceparent:
         payload["traceparent"] = traceparent
     return payload
-
-
-_INSERT = text(
-    f"INSERT INTO {event_tables.outbox.name} (id, type, subject, payload)"
-    " SELECT * FROM unnest(CAST(CAST(:ids AS text[]) AS uuid[]), CAST(:types AS text[]),"
-    " CAST(:subjects AS text[]), CAST(:payloads AS jsonb[]))"
-)
-
-
-def add_events(session: Session, payloads: Sequence[dict[str, Any]]) -> None:
-    """The outbox rows of ``payloads`` in the caller's transaction: one insert, one wake-up of
-    the relay (``pg_notify`` delivered at commit, as ``add_event`` does)."""
-    if not payloads:
-        return
-    session.execute(
-        _INSERT,
-        {
-            "ids": [p["id"] for p in payloads],
-            "types": [p["type"] for p in payloads],
-            "subjects": [p["subject"] for p in payloads],
-            "payloads": [orjson.dumps(p).decode() for p in payloads],
-        },
-    )
-    session.execute(select(func.pg_notify(f"outbox_{SOURCE}", "")))

@@ -54,6 +54,10 @@ class Channels:
         return self.in_app or self.email
 
 
+#: what a source allows when it does not choose (every channel: the preferences decide)
+ANY_CHANNEL = Channels(in_app=True, email=True)
+
+
 #: the defaults of a user who never changed their preferences: every kind in the app, and by
 #: e-mail what needs an answer from the user (it is only sent when still unread, see mail/)
 DEFAULT_CHANNELS: dict[str, Channels] = {

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from vc_common.timezones import DEFAULT_TIMEZONE, is_valid_timezone
 
-from notifications.kinds import DEFAULT_CHANNELS, HOLDABLE_TYPES, Channels
+from notifications.kinds import ANY_CHANNEL, DEFAULT_CHANNELS, HOLDABLE_TYPES, Channels
 
 FOCUS = "focus"
 QUIET_HOURS = "quiet_hours"
@@ -94,7 +94,7 @@ class Draft:
     name_actor: bool = False
     source_event_id: uuid.UUID | None = None
     urgent: bool = False
-    allowed: Channels = field(default_factory=lambda: Channels(True, True))
+    allowed: Channels = ANY_CHANNEL
 
 
 def quiet_until(prefs: Prefs, timezone: str | None, now: datetime) -> datetime | None:
