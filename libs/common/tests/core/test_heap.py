@@ -14,8 +14,10 @@ class _Node:
 
 
 def test_the_heap_is_frozen_and_later_cycles_are_still_collected() -> None:
+    threshold = gc.get_threshold()
     try:
         assert heap.settle() == gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == heap.YOUNG_THRESHOLD
         node = _Node()
         gone = weakref.ref(node)
         del node
@@ -23,3 +25,4 @@ def test_the_heap_is_frozen_and_later_cycles_are_still_collected() -> None:
         assert gone() is None  # created after the freeze: collected as before
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
