@@ -116,6 +116,7 @@ _PHRASES = {
     "404": "Not found, or not the caller's to see",
     "409": "Conflicts with the current state",
     "413": "Request body too large",
+    "414": "URL longer than the gateway reads (8 KiB)",
     "429": "Rate limited (see Retry-After)",
     "503": "A service or the database is unavailable; retry after Retry-After",
 }
@@ -130,10 +131,12 @@ def _problem(code: str) -> dict[str, Any]:
 
 def _answers(method: str, op: dict[str, Any]) -> list[str]:
     """The error answers any route of the platform can give, whatever its handler says: every
-    request can be unauthenticated, forbidden, rate limited or meet a service that is down
-    (the app factory, the gateway and the permission table answer those); one with a body can
-    be malformed or too large; a change can conflict; an id can name nothing visible."""
-    codes = ["400", "401", "403", "404", "429", "503"]
+    request can be unauthenticated, forbidden, rate limited, have a URL longer than the
+    gateway reads (a query's longest values, percent-encoded, can pass it) or meet a service
+    that is down (the app factory, the gateway and the permission table answer those); one
+    with a body can be malformed or too large; a change can conflict; an id can name nothing
+    visible."""
+    codes = ["400", "401", "403", "404", "414", "429", "503"]
     if method != "get":
         codes.append("409")
     if "requestBody" in op:
