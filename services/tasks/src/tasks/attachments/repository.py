@@ -25,18 +25,8 @@ _of_task = Prepared(
 
 async def of_task(session: AsyncSession, task_id: uuid.UUID) -> list[AttachmentRead]:
     """A task's attachments, oldest first (a task's answer: prepared, see ``vc_common.db``)."""
-    return [
-        AttachmentRead(
-            id=r["id"],
-            task_id=r["task_id"],
-            file_id=r["file_id"],
-            file_url=r["file_url"],
-            filename=r["filename"],
-            uploaded_by_id=r["uploaded_by_id"],
-            created_at=r["created_at"],
-        )
-        for r in await _of_task.all(session, task_id=task_id)
-    ]
+    # the columns are the answer's fields (what the table has beyond them is ignored)
+    return [AttachmentRead(**r) for r in await _of_task.all(session, task_id=task_id)]
 
 
 async def page_of_task(

@@ -21,17 +21,8 @@ _of_task = Prepared(
 
 async def of_task(session: AsyncSession, task_id: uuid.UUID) -> list[SubtaskRead]:
     """A task's subtasks, oldest first (a task's answer: prepared, see ``vc_common.db``)."""
-    return [
-        SubtaskRead(
-            id=r["id"],
-            task_id=r["task_id"],
-            title=r["title"],
-            is_completed=r["is_completed"],
-            created_at=r["created_at"],
-            updated_at=r["updated_at"],
-        )
-        for r in await _of_task.all(session, task_id=task_id)
-    ]
+    # the columns are the answer's fields (what the table has beyond them is ignored)
+    return [SubtaskRead(**r) for r in await _of_task.all(session, task_id=task_id)]
 
 
 async def page_of_task(

@@ -159,9 +159,7 @@ _labels_of_board = Prepared(
 def _labels_by_task(rows: Sequence[Any]) -> dict[uuid.UUID, list[LabelRead]]:
     out: dict[uuid.UUID, list[LabelRead]] = defaultdict(list)
     for r in rows:
-        out[r["task_id"]].append(
-            LabelRead(id=r["id"], name=r["name"], color=r["color"], team_id=r["team_id"])
-        )
+        out[r["task_id"]].append(LabelRead(**r))  # a label's columns, and its task_id
     return out
 
 
