@@ -8,7 +8,10 @@ ORM, no pydantic response model, no middleware.
 - ``GET /api/v1/users/me`` (on identity's database): the user and the profile, one query;
 - ``GET /api/v1/tasks/{id}`` (on tasks' database): the task with its position and subtask
   counts, its labels, the team's standing and the caller's role, its subtasks, its attachments
-  (tasks' five statements; a task of a team the caller is not in is a 404).
+  (tasks' five statements; a task of a team the caller is not in is a 404);
+- ``GET /api/v1/boards/{id}`` (on tasks' database): the board, the standing, its columns, every
+  card with its position (a window over the board) and subtask counts, the board's labels, the
+  cards nested in their columns (tasks' five statements).
 
 Run under the same uvicorn settings as the service it anchors::
 
@@ -65,6 +68,27 @@ WHERE task_id = $1 ORDER BY created_at, id
 ATTACHMENTS = """
 SELECT id, task_id, file_url, filename, uploaded_by_id, file_id, created_at FROM task_attachments
 WHERE task_id = $1 ORDER BY created_at, id
+"""
+
+BOARD = "SELECT id, name, team_id, created_by_id, created_at, updated_at FROM boards WHERE id = $1"
+COLUMNS = """
+SELECT id, name, board_id, "order", is_done, created_at FROM board_columns
+WHERE board_id = $1 ORDER BY "order", id
+"""
+BOARD_CARDS = """
+SELECT t.id, t.title, t.description, t.column_id, t.board_id, t.team_id, t.assignee_id,
+       t.priority, t.due_date, t.completed_at, t.version, t.created_by_id, t.created_at,
+       t.updated_at,
+       row_number() OVER (PARTITION BY t.column_id ORDER BY t.rank) - 1 AS position,
+       (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id) AS subtask_count,
+       (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id AND s.is_completed)
+           AS subtasks_completed
+FROM tasks t WHERE t.board_id = $1 ORDER BY t.column_id, t.rank
+"""
+BOARD_LABELS = """
+SELECT tl.task_id, l.id, l.name, l.color, l.team_id
+FROM task_labels tl JOIN labels l ON l.id = tl.label_id JOIN tasks t ON t.id = tl.task_id
+WHERE t.board_id = $1 ORDER BY l.name, l.id
 """
 
 
@@ -130,6 +154,34 @@ def create_app() -> FastAPI:
                 return not_found
             body["subtasks"] = [dict(r) for r in await conn.fetch(SUBTASKS, tid)]
             body["attachments"] = [dict(r) for r in await conn.fetch(ATTACHMENTS, tid)]
+        return Response(orjson.dumps(body, default=str), media_type="application/json")
+
+    @app.get("/api/v1/boards/{board_id}")
+    async def board(board_id: str, request: Request) -> Response:
+        claims = _claims(request)
+        if claims is None:
+            return unauthorized
+        bid = _uuid(board_id)
+        async with state["pool"].acquire() as conn:
+            row = await conn.fetchrow(BOARD, bid)
+            if row is None:
+                return not_found
+            standing = await conn.fetchrow(STANDING, row["team_id"], _uuid(claims["sub"]))
+            if standing["deleted"] or standing["role"] is None:
+                return not_found
+            body = dict(row)
+            columns = [{**dict(c), "tasks": []} for c in await conn.fetch(COLUMNS, bid)]
+            cards = [dict(c) for c in await conn.fetch(BOARD_CARDS, bid)]
+            labels: dict[Any, list[dict[str, Any]]] = {}
+            for lb in await conn.fetch(BOARD_LABELS, bid):
+                item = dict(lb)
+                labels.setdefault(item.pop("task_id"), []).append(item)
+        by_column = {c["id"]: c["tasks"] for c in columns}
+        for card in cards:
+            card["is_completed"] = card["completed_at"] is not None
+            card["labels"] = labels.get(card["id"], [])
+            by_column[card["column_id"]].append(card)
+        body["columns"] = columns
         return Response(orjson.dumps(body, default=str), media_type="application/json")
 
     @app.get("/readyz")

@@ -23,6 +23,13 @@ statement), its subtasks and its attachments; it answers JSON (orjson). Tasks ad
 layer, the ORM, pydantic models, the dependency tree and the middleware stack.
 
 Target (the issue's): tasks' throughput >= 0.7 of the bare app's (median of the rounds' ratios).
+
+Then the board answer, ``GET /api/v1/boards/{id}``: the same board filled to ``--board-tasks``
+tasks (500; 100 with ``--quick``) through tasks' API, then, ``--rounds`` times, the bare app's
+``/api/v1/boards/{id}`` (the board, the standing, its columns, the cards with their positions
+and subtask counts, the board's labels: tasks' five statements) and tasks', ``--board-connections``
+(4) connections each. Printed: each one's p50 and throughput and tasks' throughput over the bare
+app's (no target: the board's target, p50 < 50 ms through the gateway, is ``tasks_bench``'s).
 """
 
 from __future__ import annotations
@@ -180,6 +187,9 @@ def run(args: argparse.Namespace) -> int:
                     f"{i + 1} {r.target:<6} {r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  "
                     f"p99 {r.p99_ms:7.2f} ms  errors {r.errors}  CPU/request {cpu}  [{r.tool}]"
                 )
+        board_rounds = asyncio.run(
+            board_phase(urls, pids, token, task_id, args.board_tasks, load_options(args), args)
+        )
     ratios = [d.rps / b.rps for b, d in rounds if b.rps]
     bare_rps = statistics.median(b.rps for b, _ in rounds)
     tasks_rps = statistics.median(d.rps for _, d in rounds)
@@ -195,9 +205,68 @@ def run(args: argparse.Namespace) -> int:
         anchor=("bare FastAPI+asyncpg", bare_rps),
         note=f"tasks {tasks_rps:.0f} req/s",
     )
+    if board_rounds:
+        rep.figure(
+            f"tasks GET /boards/{{id}} p50 ({args.board_tasks} tasks, direct)",
+            statistics.median(d.p50_ms for _, d in board_rounds),
+            "ms",
+            anchor=("bare app's p50", statistics.median(b.p50_ms for b, _ in board_rounds)),
+        )
+        rep.figure(
+            f"tasks GET /boards/{{id}} ({args.board_connections} connections)",
+            statistics.median(d.rps for _, d in board_rounds),
+            "req/s",
+            anchor=("bare FastAPI+asyncpg", statistics.median(b.rps for b, _ in board_rounds)),
+        )
+        errors += sum(b.errors + d.errors for b, d in board_rounds)
     if errors:
         rep.note(f"{errors} answers were errors: the figures are not comparable")
     return rep.finish()
+
+
+async def board_phase(
+    urls: dict[str, str],
+    pids: dict[str, int],
+    token: str,
+    task_id: str,
+    n: int,
+    kw: dict[str, Any],
+    args: argparse.Namespace,
+) -> list[tuple[Result, Result]]:
+    """The task's board filled to ``n`` tasks, then the bare app's and tasks' board answers."""
+    if n <= 0:
+        return []
+    h = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=urls["tasks"], headers=h, timeout=60) as client:
+        task = await http_ok(await client.get(f"/api/v1/tasks/{task_id}"), 200)
+        path = f"/api/v1/boards/{task['board_id']}"
+        board = await http_ok(await client.get(path), 200)
+        columns = [c["id"] for c in board["columns"]]
+        for i in range(n - 1):
+            await http_ok(
+                await client.post(
+                    f"/api/v1/columns/{columns[i % len(columns)]}/tasks",
+                    json={"title": f"Board task {i}", "description": "Benchmark task " * 4},
+                ),
+                201,
+            )
+    kw = {**kw, "connections": args.board_connections}
+    print(f"GET {path} ({n} tasks): bare app vs tasks; load {loadavg()}")
+    out: list[tuple[Result, Result]] = []
+    for i in range(args.rounds):
+        bare = await asyncio.to_thread(
+            measure, "bare", urls["bare"] + path, token, pids={"bare": pids["bare"]}, **kw
+        )
+        direct = await asyncio.to_thread(
+            measure, "tasks", urls["tasks"] + path, token, pids={"tasks": pids["tasks"]}, **kw
+        )
+        out.append((bare, direct))
+        for r in (bare, direct):
+            print(
+                f"{i + 1} {r.target:<6} {r.rps:8.0f} req/s  p50 {r.p50_ms:6.2f} ms  "
+                f"p99 {r.p99_ms:7.2f} ms  errors {r.errors}  [{r.tool}]"
+            )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--board-tasks", type=int, default=int(quick(500, 100)))
+    parser.add_argument("--board-connections", type=int, default=4)
     started = time.perf_counter()
     code = run(parser.parse_args(argv))
     print(f"task_read_bench took {time.perf_counter() - started:.0f} s")
