@@ -92,9 +92,9 @@ async def change_with_event(
     the order of :func:`add_event` (the change first). Returns the event and ``change``'s rows
     (none: nothing was written, no event recorded). A change built once, on a hot path:
     :class:`ChangeWithEvent`."""
-    return await ChangeWithEvent(tables, change).execute(
-        session, {}, source=source, type=type, subject=subject, data=data
-    )
+    notify = _notifies(session, source)
+    stmt = _with_event(tables, change, notify=notify)  # only the form this call runs
+    return await _run(session, stmt, notify, {}, source, type, subject, data)
 
 
 class ChangeWithEvent:
@@ -122,19 +122,35 @@ class ChangeWithEvent:
         subject: str | uuid.UUID,
         data: dict[str, Any],
     ) -> tuple[CloudEvent, Sequence[Row[Any]]]:
-        with _event(source, type, subject, data) as event:
-            notify = _notifies(session, source)
-            values = {
-                **params,
-                "vc_event_id": event.id,
-                "vc_event_type": event.type,
-                "vc_event_subject": event.subject,
-                "vc_event_payload": event.to_dict(),
-            }
-            if notify:
-                values["vc_event_channel"] = _channel(source)
-            rows = (await session.execute(self.statements[notify], values)).all()
-        return event, rows
+        notify = _notifies(session, source)
+        return await _run(
+            session, self.statements[notify], notify, params, source, type, subject, data
+        )
+
+
+async def _run(
+    session: AsyncSession,
+    stmt: Select[Any],
+    notify: bool,
+    params: dict[str, Any],
+    source: str,
+    type: str,
+    subject: str | uuid.UUID,
+    data: dict[str, Any],
+) -> tuple[CloudEvent, Sequence[Row[Any]]]:
+    """Execute a statement of :func:`_with_event` with the event's values bound."""
+    with _event(source, type, subject, data) as event:
+        values = {
+            **params,
+            "vc_event_id": event.id,
+            "vc_event_type": event.type,
+            "vc_event_subject": event.subject,
+            "vc_event_payload": event.to_dict(),
+        }
+        if notify:
+            values["vc_event_channel"] = _channel(source)
+        rows = (await session.execute(stmt, values)).all()
+    return event, rows
 
 
 def _with_event(
