@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     Uuid,
     and_,
+    any_,
     bindparam,
     column,
     delete,
@@ -30,6 +31,7 @@ from sqlalchemy import (
     update,
     values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from vc_common.db import Prepared
@@ -71,88 +73,28 @@ _position_on_board = (
 ).label("position")
 
 
-async def labels_of(
-    session: AsyncSession, *, task_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[LabelRead]]:
-    if not task_ids:
-        return {}
-    stmt = (
-        select(TaskLabel.task_id, Label)
-        .join(Label, Label.id == TaskLabel.label_id)
-        .where(TaskLabel.task_id.in_(task_ids))
-    )
-    out: dict[uuid.UUID, list[LabelRead]] = defaultdict(list)
-    for task_id, label in (await session.execute(stmt.order_by(Label.name, Label.id))).all():
-        out[task_id].append(LabelRead.model_validate(label))
-    return out
-
-
-def to_read(task: Task, position: int, total: int, done: int, labels: list[LabelRead]) -> TaskRead:
-    return TaskRead(
-        id=task.id,
-        title=task.title,
-        description=task.description,
-        column_id=task.column_id,
-        board_id=task.board_id,
-        team_id=task.team_id,
-        assignee_id=task.assignee_id,
-        priority=task.priority,
-        due_date=task.due_date,
-        position=position,
-        is_completed=task.completed_at is not None,
-        completed_at=task.completed_at,
-        version=task.version,
-        created_by_id=task.created_by_id,
-        created_at=task.created_at,
-        updated_at=task.updated_at,
-        labels=labels,
-        subtask_count=total,
-        subtasks_completed=done,
-    )
-
-
-async def hydrate_tasks(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRead]:
-    """Plain tasks (a page of a list) to ``TaskRead``: two statements, positions with subtask
-    counts, and labels."""
-    ids = [t.id for t in tasks]
-    if not ids:
-        return []
-    extra = {
-        r[0]: (r[1], r[2], r[3])
-        for r in (
-            await session.execute(
-                select(Task.id, _position, _subtask_total, _subtask_done).where(Task.id.in_(ids))
-            )
-        ).all()
-    }
-    labels = await labels_of(session, task_ids=ids)
-    return [to_read(t, *extra[t.id], labels.get(t.id, [])) for t in tasks]
-
-
 _t, _tl, _l = Task.__table__, TaskLabel.__table__, Label.__table__
-# a task's answer and a board's are read with prepared statements (``vc_common.db.Prepared``:
-# through the ORM a one-row read's statements were most of its CPU, and a board's 500 ORM
-# objects most of its answer's): the cards, then their labels
-_card = Prepared(
-    select(_t, _position, _subtask_total, _subtask_done).where(_t.c.id == bindparam("task_id"))
-)
-_labels_of_one = Prepared(
-    select(_tl.c.task_id, _l)
-    .join_from(_tl, _l, _l.c.id == _tl.c.label_id)
-    .where(_tl.c.task_id == bindparam("task_id"))
-    .order_by(_l.c.name, _l.c.id)
-)
+# tasks' answers are read with prepared statements (``vc_common.db.Prepared``: through the ORM
+# a one-row read's statements were most of its CPU, and a board's 500 ORM objects most of its
+# answer's): the cards (one, a board's, a page's), then their labels
+_cards = select(_t, _position, _subtask_total, _subtask_done)
+_card = Prepared(_cards.where(_t.c.id == bindparam("task_id")))
+_cards_of_ids = Prepared(_cards.where(_t.c.id == any_(bindparam("ids", type_=ARRAY(Uuid)))))
 _board_cards = Prepared(
     select(_t, _position_on_board, _subtask_total, _subtask_done)
     .where(_t.c.board_id == bindparam("board_id"))
     .order_by(_t.c.column_id, _t.c.rank)
 )
+_labels = select(_tl.c.task_id, _l).join_from(_tl, _l, _l.c.id == _tl.c.label_id)
+_by_name = (_l.c.name, _l.c.id)
+_labels_of_one = Prepared(_labels.where(_tl.c.task_id == bindparam("task_id")).order_by(*_by_name))
+_labels_of_ids = Prepared(
+    _labels.where(_tl.c.task_id == any_(bindparam("ids", type_=ARRAY(Uuid)))).order_by(*_by_name)
+)
 _labels_of_board = Prepared(
-    select(_tl.c.task_id, _l)
-    .join_from(_tl, _l, _l.c.id == _tl.c.label_id)
-    .join(_t, _t.c.id == _tl.c.task_id)
+    _labels.join(_t, _t.c.id == _tl.c.task_id)
     .where(_t.c.board_id == bindparam("board_id"))
-    .order_by(_l.c.name, _l.c.id)
+    .order_by(*_by_name)
 )
 
 
@@ -185,6 +127,17 @@ def _from_card(r: Any, labels: list[LabelRead]) -> TaskRead:
         subtask_count=r["subtask_count"],
         subtasks_completed=r["subtasks_completed"],
     )
+
+
+async def hydrate_tasks(session: AsyncSession, tasks: Sequence[Task]) -> list[TaskRead]:
+    """Plain tasks (a page of a list) to ``TaskRead``, in their order: two statements, the
+    cards (positions, subtask counts) and their labels."""
+    ids = [t.id for t in tasks]
+    if not ids:
+        return []
+    cards = {r["id"]: r for r in await _cards_of_ids.all(session, ids=ids)}
+    labels = _labels_by_task(await _labels_of_ids.all(session, ids=ids))
+    return [_from_card(cards[i], labels.get(i, [])) for i in ids]
 
 
 async def read_one(session: AsyncSession, task_id: uuid.UUID) -> TaskRead | None:
