@@ -92,7 +92,8 @@ class Prepared:
     For the hottest reads (a one-row ``GET``, the authorization every request makes). Measured
     on tasks' card statement, one at a time, in-process (µs of CPU a statement): built per call
     and run through the ORM 1,064; built once, ORM 634; built once, Core through
-    ``session.execute`` 526; this 168 (asyncpg's own prepared statement and record). Write the
+    ``session.execute`` 526; this 54 (asyncpg's own prepared statement and record; 168 before
+    the session's connection was remembered for its transaction, ``_driver``). Write the
     statement with SQLAlchemy as usual (Core columns, ``bindparam`` for what varies); rows are
     asyncpg records (by index or by name; JSON already decoded, like SQLAlchemy's codec does),
     parameters go to asyncpg as they are (``uuid.UUID``, ``str``..., a list for ``= ANY``).

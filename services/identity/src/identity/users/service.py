@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from vc_common.auth import RevocationStore
@@ -22,23 +22,26 @@ from identity.settings import settings_of
 from identity.users import repository as users
 from identity.users.schemas import AdminUserUpdate, PasswordChange, UserRead
 
+_U = TypeVar("_U", User, UserRead)
+
 USER_FIELDS = ("first_name", "last_name", "email")
 PROFILE_FIELDS = ("bio", "location", "birth_date", "avatar", "company_name", "timezone")
 EVENT_FIELDS = ("first_name", "last_name", "avatar", "timezone", "email")
 
 
 async def get_me(ctx: Context, *, for_update: bool = False) -> User:
-    user = await users.get(ctx.session, ctx.user.id, for_update=for_update)
-    if user is None or not user.is_active:
-        # a valid token for a user that is gone or disabled
-        raise Unauthorized("This account no longer exists or is disabled.")
-    return user
+    return _active(await users.get(ctx.session, ctx.user.id, for_update=for_update))
 
 
 async def read_me(ctx: Context) -> UserRead:
     """``GET /users/me``: the answer read in one prepared statement."""
-    user = await users.read(ctx.session, ctx.user.id)
+    return _active(await users.read(ctx.session, ctx.user.id))
+
+
+def _active(user: _U | None) -> _U:
+    """The caller's own account, if it still exists and is active."""
     if user is None or not user.is_active:
+        # a valid token for a user that is gone or disabled
         raise Unauthorized("This account no longer exists or is disabled.")
     return user
 
