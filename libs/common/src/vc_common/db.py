@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Select, event
+from sqlalchemy import Delete, Executable, Insert, Select, Update, event
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.ext.asyncio import (
@@ -96,20 +96,22 @@ class Prepared:
     the session's connection was remembered for its transaction, ``_driver``). Write the
     statement with SQLAlchemy as usual (Core columns, ``bindparam`` for what varies); rows are
     asyncpg records (by index or by name; JSON already decoded, like SQLAlchemy's codec does),
-    parameters go to asyncpg as they are (``uuid.UUID``, ``str``..., a list for ``= ANY``).
+    parameters go through the bind processors of their types (JSON is encoded, as
+    ``session.execute`` does) and otherwise to asyncpg as they are (``uuid.UUID``, ``str``...,
+    a list for ``= ANY``).
 
     Same connection, same transaction as the session's other statements: in a session whose
     transaction has not begun yet it begins it first (what SQLAlchemy's asyncpg cursor does),
     so a snapshot session's reads all see its snapshot; a read session's run in autocommit.
     Errors are SQLAlchemy's (``DBAPIError``), and a lost connection is invalidated, as with
-    ``session.execute``. Only reads: a statement that writes or locks is refused when built.
+    ``session.execute``. Only reads: a statement that writes or locks is refused when built
+    (:class:`PreparedWrite` is for those).
     """
 
-    __slots__ = ("_defaults", "_names", "sql")
+    __slots__ = ("_defaults", "_names", "_processors", "sql")
 
-    def __init__(self, stmt: Select[*tuple[Any, ...]]) -> None:
-        if not isinstance(stmt, Select) or stmt._for_update_arg is not None:
-            raise ReadOnlyViolation(f"Prepared is for plain reads: {stmt}")
+    def __init__(self, stmt: Executable) -> None:
+        self._check(stmt)
         compiled = stmt.compile(dialect=_ASYNCPG)
         self.sql = str(compiled)
         self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
@@ -118,12 +120,24 @@ class Prepared:
             for name, bind in compiled.binds.items()
             if name in self._names and not bind.required
         }
+        processors = compiled._bind_processors
+        self._processors = tuple(
+            (i, processors[name]) for i, name in enumerate(self._names) if name in processors
+        )
+
+    @staticmethod
+    def _check(stmt: Executable) -> None:
+        if not isinstance(stmt, Select) or stmt._for_update_arg is not None:
+            raise ReadOnlyViolation(f"Prepared is for plain reads: {stmt}")
 
     def _args(self, params: dict[str, Any]) -> list[Any]:
         try:
-            return [params[n] if n in params else self._defaults[n] for n in self._names]
+            args = [params[n] if n in params else self._defaults[n] for n in self._names]
         except KeyError as missing:
             raise TypeError(f"no value for the parameter {missing} of: {self.sql}") from None
+        for i, process in self._processors:
+            args[i] = process(args[i])
+        return args
 
     async def all(self, session: AsyncSession, **params: Any) -> Sequence[Any]:
         conn, adapter = await _driver(session)
@@ -165,6 +179,28 @@ class Prepared:
             raise DBAPIError.instance(
                 self.sql, args, dbapi_error, dialect.loaded_dbapi.Error
             ) from error
+
+
+class PreparedWrite(Prepared):
+    """:class:`Prepared` for a statement that writes or locks (``INSERT``/``UPDATE``/``DELETE``,
+    with or without ``RETURNING``; a ``SELECT ... FOR UPDATE``; a ``SELECT`` of data-modifying
+    CTEs), for a hot write path: a move of a task, the outbox row of every event. It runs in
+    the session's transaction (begun first if it has not), so it commits or rolls back with the
+    session's other statements; a read session refuses it (:class:`ReadOnlyViolation`), as it
+    refuses every write. The session's ORM objects do not see what it wrote: it is for rows the
+    session has not loaded, or re-reads them (``populate_existing``)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _check(stmt: Executable) -> None:
+        if not isinstance(stmt, Select | Insert | Update | Delete):
+            raise TypeError(f"PreparedWrite takes a SELECT, INSERT, UPDATE or DELETE: {stmt}")
+
+    async def all(self, session: AsyncSession, **params: Any) -> Sequence[Any]:
+        if is_read_only(session):
+            raise ReadOnlyViolation(f"a read session may not write: {self.sql[:200]}")
+        return await super().all(session, **params)
 
 
 async def _driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:

@@ -1,5 +1,6 @@
 """``vc_common.db.Prepared``: a read compiled once and run by asyncpg on the session's own
-connection, inside the session's transaction when it has one."""
+connection, inside the session's transaction when it has one; ``PreparedWrite``, the same for a
+statement that writes or locks."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import any_, bindparam, func, insert, literal, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import Uuid
-from vc_common.db import Database, Prepared, ReadOnlyViolation
+from vc_common.db import Database, Prepared, PreparedWrite, ReadOnlyViolation
 
 from .conftest import Widget
 
@@ -25,6 +26,10 @@ BY_NAMES = Prepared(
 )
 NOW = Prepared(select(func.now().label("now")))
 COUNT = Prepared(select(func.count().label("n")).where(W.c.name == bindparam("name")))
+ADD = PreparedWrite(
+    insert(W).values(id=bindparam("id"), name=bindparam("name")).returning(W.c.created_at)
+)
+LOCK = PreparedWrite(select(W.c.id).where(W.c.name == bindparam("name")).with_for_update())
 
 
 @pytest.fixture
@@ -108,3 +113,54 @@ def test_only_plain_reads_are_prepared() -> None:
         Prepared(select(W.c.id).with_for_update())
     with pytest.raises(ReadOnlyViolation):
         Prepared(insert(Widget).values(name="x"))  # type: ignore[arg-type]
+
+
+async def test_a_json_parameter_is_encoded_as_session_execute_encodes_it(db: Database) -> None:
+    echo = Prepared(select(bindparam("doc", type_=JSONB).label("doc")))
+    async with db.read_sessionmaker() as s:
+        doc = {"a": [1, "two", None], "b": {"c": True}}
+        assert (await echo.one(s, doc=doc))["doc"] == doc
+        assert (await echo.one(s, doc=None))["doc"] is None
+
+
+async def test_a_write_commits_and_rolls_back_with_the_session(db: Database) -> None:
+    kept, dropped = f"w-{uuid.uuid4().hex[:8]}", f"x-{uuid.uuid4().hex[:8]}"
+    async with db.sessionmaker() as s:
+        row = await ADD.one(s, id=uuid.uuid4(), name=kept)
+        assert row["created_at"] is not None
+        assert (await s.execute(select(func.count()).where(W.c.name == kept))).scalar() == 1
+        await s.commit()
+    async with db.sessionmaker() as s:
+        await ADD.all(s, id=uuid.uuid4(), name=dropped)
+        await s.rollback()
+    async with db.read_sessionmaker() as s:
+        assert (await COUNT.one(s, name=kept))["n"] == 1
+        assert (await COUNT.one(s, name=dropped))["n"] == 0
+
+
+async def test_a_prepared_lock_holds_until_the_session_commits(db: Database) -> None:
+    name = f"l-{uuid.uuid4().hex[:8]}"
+    await _add(db, name)
+    async with db.sessionmaker() as holder, db.sessionmaker() as other:
+        assert len(await LOCK.all(holder, name=name)) == 1
+        waiting = asyncio.create_task(LOCK.all(other, name=name))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # the row is locked by the holder's transaction
+        await holder.commit()
+        assert len(await asyncio.wait_for(waiting, 5)) == 1
+        await other.rollback()
+
+
+async def test_a_read_session_refuses_a_prepared_write(db: Database) -> None:
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    async with db.read_sessionmaker() as s:
+        with pytest.raises(ReadOnlyViolation):
+            await ADD.all(s, id=uuid.uuid4(), name=name)
+        with pytest.raises(ReadOnlyViolation):
+            await LOCK.all(s, name=name)
+        assert (await COUNT.one(s, name=name))["n"] == 0
+
+
+def test_a_prepared_write_takes_statements_only() -> None:
+    with pytest.raises(TypeError):
+        PreparedWrite(text("DELETE FROM widgets"))  # type: ignore[arg-type]

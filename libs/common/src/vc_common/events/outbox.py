@@ -13,14 +13,15 @@ cannot interleave their events.
 :func:`change_with_event` does both in one statement (the change, then its event iff the change
 wrote a row): for a hot aggregate whose row lock every writer queues on, each round trip while
 the lock is held is a round trip every other writer waits. :class:`ChangeWithEvent` is the same
-for a change built once: nothing is built per call.
+for a change built once: nothing is built per call; :class:`PreparedChangeWithEvents`, for a
+change built once that records several events, runs it as a prepared statement.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
@@ -38,9 +39,11 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vc_common.db import PreparedWrite
 from vc_common.events.envelope import CloudEvent
 from vc_common.events.tables import EventTables
 from vc_common.telemetry import current_traceparent, exporting, span_traceparent, tracer
@@ -67,12 +70,12 @@ async def add_event(
         # next ones of the same transaction are plain inserts (PostgreSQL collapses the
         # notifications of a transaction into one anyway). Inside a savepoint we always notify:
         # rolling it back would take the notification with it.
+        # Prepared by asyncpg on the session's connection, in its transaction (``PreparedWrite``):
+        # through session.execute this insert was ~0.5 ms of CPU an event on every write path.
         if _notifies(session, source):
-            await session.execute(
-                _insert_notifying(tables), {**params, "channel": _channel(source)}
-            )
+            await _prepared(tables, True).all(session, **params, channel=_channel(source))
         else:
-            await session.execute(_insert(tables), params)
+            await _prepared(tables, False).all(session, **params)
     return event
 
 
@@ -128,6 +131,58 @@ class ChangeWithEvent:
         )
 
 
+class PreparedChangeWithEvents:
+    """A change built once and ``count`` events recorded with it, in the order given, in one
+    statement run as a :class:`~vc_common.db.PreparedWrite` (no SQLAlchemy execution per call:
+    ~60 µs of CPU instead of ~500): for a hot write that records several events at once (a
+    task's move that also completes it: the change, two history rows, two events, one round
+    trip). The events are recorded iff ``change`` returned a row, their ``seq`` in the order of
+    ``events``; the first event of a transaction carries its ``pg_notify``, as with
+    :func:`add_event`. ``change``: as for :func:`change_with_event`, its values ``bindparam``::
+
+        MOVE = PreparedChangeWithEvents(event_tables, move_statement, 2)
+        events, rows = await MOVE.execute(session, {"task_id": ...}, source="tasks",
+                                          events=[(type, subject, data), (type, subject, data)])
+
+    Rows are asyncpg records (by index or name), as :class:`~vc_common.db.Prepared` returns."""
+
+    def __init__(
+        self, tables: EventTables, change: Insert | Update | Delete | Select[Any], count: int
+    ) -> None:
+        if count < 1:
+            raise ValueError("PreparedChangeWithEvents records at least one event")
+        self.count = count
+        self.statements = {
+            n: PreparedWrite(_with_events(tables, change, count, notify=n)) for n in (False, True)
+        }
+
+    async def execute(
+        self,
+        session: AsyncSession,
+        params: dict[str, Any],
+        *,
+        source: str,
+        events: Sequence[tuple[str, str | uuid.UUID, dict[str, Any]]],
+    ) -> tuple[list[CloudEvent], Sequence[Any]]:
+        if len(events) != self.count:
+            raise ValueError(f"this statement records {self.count} events, not {len(events)}")
+        notify = _notifies(session, source)
+        values = dict(params)
+        if notify:
+            values["vc_event_channel"] = _channel(source)
+        with ExitStack() as spans:
+            recorded = []
+            for i, (type_, subject, data) in enumerate(events):
+                event = spans.enter_context(_event(source, type_, subject, data))
+                values[f"vc_event_{i}_id"] = event.id
+                values[f"vc_event_{i}_type"] = event.type
+                values[f"vc_event_{i}_subject"] = event.subject
+                values[f"vc_event_{i}_payload"] = event.to_dict()
+                recorded.append(event)
+            rows = await self.statements[notify].all(session, **values)
+        return recorded, rows
+
+
 async def _run(
     session: AsyncSession,
     stmt: Select[Any],
@@ -173,6 +228,40 @@ def _with_event(
         bindparam("vc_event_payload", type_=c.payload.type),
     ).select_from(wrote)
     recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
+    return select(changed).add_cte(recorded.cte("recorded"))
+
+
+def _with_events(
+    tables: EventTables,
+    change: Insert | Update | Delete | Select[Any],
+    count: int,
+    *,
+    notify: bool,
+) -> Select[Any]:
+    """``change`` and, iff it returned a row, ``count`` outbox rows in their order (and the
+    notification): :func:`_with_event` for several events."""
+    c = tables.outbox.c
+    changed = change.cte("changed")
+    wrote: Any = select(literal(1).label("one")).select_from(changed).limit(1).subquery("wrote")
+    if notify:
+        channel = bindparam("vc_event_channel", type_=String)
+        notified = select(func.pg_notify(channel, "").label("n")).subquery("notify")
+        wrote = wrote.join(notified, true())
+    wrote = select(literal(1).label("one")).select_from(wrote).cte("wrote_once")
+    rows = [
+        select(
+            literal(i).label("ord"),
+            bindparam(f"vc_event_{i}_id", type_=c.id.type).label("id"),
+            bindparam(f"vc_event_{i}_type", type_=c.type.type).label("type"),
+            bindparam(f"vc_event_{i}_subject", type_=c.subject.type).label("subject"),
+            bindparam(f"vc_event_{i}_payload", type_=c.payload.type).label("payload"),
+        ).select_from(wrote)
+        for i in range(count)
+    ]
+    each = (union_all(*rows) if count > 1 else rows[0]).subquery("each")
+    # seq follows the order the rows reach the insert: the events' order, said explicitly
+    ordered = select(each.c.id, each.c.type, each.c.subject, each.c.payload).order_by(each.c.ord)
+    recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], ordered)
     return select(changed).add_cte(recorded.cte("recorded"))
 
 
@@ -234,6 +323,17 @@ def _notifies(session: AsyncSession, source: str) -> bool:
 
 
 _statements: dict[tuple[int, bool], Insert] = {}
+_prepared_statements: dict[tuple[int, bool], PreparedWrite] = {}
+
+
+def _prepared(tables: EventTables, notify: bool) -> PreparedWrite:
+    """:func:`add_event`'s insert (with the notification or without), prepared once."""
+    key = (id(tables.outbox), notify)
+    found = _prepared_statements.get(key)
+    if found is None:
+        stmt = _insert_notifying(tables) if notify else _insert(tables)
+        found = _prepared_statements[key] = PreparedWrite(stmt)
+    return found
 
 
 def _values(tables: EventTables) -> list[Any]:
