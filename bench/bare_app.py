@@ -12,6 +12,14 @@ ORM, no pydantic response model, no middleware.
 - ``GET /api/v1/boards/{id}`` (on tasks' database): the board, the standing, its columns, every
   card with its position (a window over the board) and subtask counts, the board's labels, the
   cards nested in their columns (tasks' five statements).
+- ``POST /api/v1/tasks/{id}/move`` (on tasks' database), in one transaction: the task's team and
+  board, the standing, the target column locked, the neighbours at the index asked (tasks' slot
+  statement), a rank between theirs (the column's ranks spread again when there is none), the
+  task's row locked with its subtask counts and labels, where it was (when it changes column),
+  then one statement: its row, its history row and its ``tasks.task.moved`` event in the outbox
+  (with the transaction's ``pg_notify``), and the history row and event of its completion or
+  reopening when it enters or leaves a done column; the answer is the locked row with its new
+  place: the statements tasks runs for a move.
 
 Run under the same uvicorn settings as the service it anchors::
 
@@ -90,6 +98,66 @@ SELECT tl.task_id, l.id, l.name, l.color, l.team_id
 FROM task_labels tl JOIN labels l ON l.id = tl.label_id JOIN tasks t ON t.id = tl.task_id
 WHERE t.board_id = $1 ORDER BY l.name, l.id
 """
+
+
+REF = "SELECT team_id, board_id FROM tasks WHERE id = $1"
+LOCK_COLUMN = "SELECT id, board_id, is_done FROM board_columns WHERE id = $1 FOR UPDATE"
+_OTHERS = "FROM tasks WHERE column_id = $1 AND id != $2"
+_NTH = f"(SELECT rank {_OTHERS} ORDER BY rank LIMIT 1 OFFSET {{}})"
+_MINE = "(SELECT rank FROM tasks WHERE id = $2 AND column_id = $1)"
+_SLOT = f"""
+SELECT (SELECT count(id) {_OTHERS}), (SELECT max(rank) {_OTHERS}), {{before}}, {_NTH.format("$3")},
+       {_MINE}, (SELECT count(id) FROM tasks WHERE column_id = $1 AND rank < {_MINE})
+"""
+SLOT_FIRST = _SLOT.format(before="NULL")
+SLOT_K = _SLOT.format(before=_NTH.format("$4"))
+LOCK_TASK = """
+SELECT t.*,
+       (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id) AS subtask_count,
+       (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id AND s.is_completed)
+           AS subtasks_completed,
+       (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color,
+                                                   'team_id', l.team_id) ORDER BY l.name, l.id),
+                        '[]'::json)
+        FROM task_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = t.id) AS labels
+FROM tasks t WHERE t.id = $1 FOR UPDATE OF t
+"""
+WHEREABOUTS = """
+SELECT (SELECT count(id) FROM tasks WHERE column_id = $1 AND rank < $2),
+       (SELECT is_done FROM board_columns WHERE id = $1)
+"""
+LOCK_COLUMN_TASKS = (
+    "SELECT id, rank, column_id FROM tasks WHERE column_id = $1 OR id = $2 ORDER BY id FOR UPDATE"
+)
+SET_RANKS = """
+UPDATE tasks SET rank = v.rank FROM unnest($2::uuid[], $3::bigint[]) AS v(id, rank)
+WHERE tasks.id = v.id AND tasks.column_id = $1
+"""
+WRITE_MOVE = """
+WITH placed AS (
+    UPDATE tasks SET column_id = $2, rank = $3, completed_at = $4, version = $5, updated_at = $6
+    WHERE id = $1 RETURNING id
+), history AS (
+    INSERT INTO task_activity (id, task_id, team_id, user_id, action, changes)
+    SELECT h.id, placed.id, $7, $8, h.action, h.changes
+    FROM placed, unnest($9::uuid[], $10::text[], $11::jsonb[]) AS h(id, action, changes)
+), notified AS (SELECT pg_notify('outbox_tasks', '') AS n FROM placed)
+INSERT INTO outbox (id, type, subject, payload)
+SELECT e.id, e.type, $1::text, e.payload
+FROM placed, notified, unnest($12::uuid[], $13::text[], $14::jsonb[]) WITH ORDINALITY
+    AS e(id, type, payload, n)
+ORDER BY e.n
+"""
+RANK_GAP = 1 << 32
+
+
+def _between(before: int | None, after: int | None) -> int | None:
+    """tasks' rank arithmetic (the bigint range's ends left out: a bench never gets there)."""
+    if before is None:
+        return 0 if after is None else after - RANK_GAP
+    if after is None:
+        return before + RANK_GAP
+    return before + (after - before) // 2 if after - before >= 2 else None
 
 
 def _keys(jwks_url: str) -> dict[str, jwt.PyJWK]:
@@ -184,11 +252,180 @@ def create_app() -> FastAPI:
         body["columns"] = columns
         return Response(orjson.dumps(body, default=str), media_type="application/json")
 
+    @app.post("/api/v1/tasks/{task_id}/move")
+    async def move(task_id: str, request: Request) -> Response:
+        claims = _claims(request)
+        if claims is None:
+            return unauthorized
+        body = orjson.loads(await request.body())
+        tid, cid, index = _uuid(task_id), _uuid(body["column_id"]), int(body["position"])
+        user = _uuid(claims["sub"])
+        async with state["pool"].acquire() as conn, conn.transaction():
+            ref = await conn.fetchrow(REF, tid)
+            if ref is None:
+                return not_found
+            standing = await conn.fetchrow(STANDING, ref["team_id"], user)
+            if standing["deleted"] or standing["role"] is None:
+                return not_found
+            dst = await conn.fetchrow(LOCK_COLUMN, cid)
+            if dst is None or dst["board_id"] != ref["board_id"]:
+                return Response(status_code=422)
+            if index == 0:
+                slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0)
+            else:
+                slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1)
+            count, last, before, after, mine, mine_at = slot
+            at = index if after is not None else count
+            if after is None:
+                before = last
+            rank = _between(before, after)
+            if rank is None:
+                rank = await _spread(conn, cid, at, tid)
+            card = dict(await conn.fetchrow(LOCK_TASK, tid))
+            if card["column_id"] == cid and mine is not None:
+                from_at, left_done = mine_at, dst["is_done"]
+            else:
+                from_at, left_done = await conn.fetchrow(
+                    WHEREABOUTS, card["column_id"], card["rank"]
+                )
+            if not (card["column_id"] == cid and from_at == at):
+                await _write_move(conn, card, dst, rank, from_at, at, left_done, user)
+        # the answer: the locked row with its new place (what tasks answers)
+        card["position"] = at
+        card["labels"] = orjson.loads(card["labels"])
+        card["is_completed"] = card["completed_at"] is not None
+        return Response(orjson.dumps(card, default=str), media_type="application/json")
+
     @app.get("/readyz")
     async def readyz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+async def _spread(conn: Any, column_id: Any, at: int, task_id: Any) -> int:
+    """The column's ranks spread evenly again, room kept at ``at`` for the task; its rank."""
+    rows = await conn.fetch(LOCK_COLUMN_TASKS, column_id, task_id)
+    others = [
+        r["id"]
+        for r in sorted(rows, key=lambda r: r["rank"])
+        if r["column_id"] == column_id and r["id"] != task_id
+    ]
+    order = [*others[:at], task_id, *others[at:]]
+    ranks = [n * RANK_GAP for n in range(len(order))]
+    await conn.execute(SET_RANKS, column_id, order, ranks)
+    return ranks[at]
+
+
+async def _write_move(
+    conn: Any,
+    task: dict[str, Any],
+    dst: Any,
+    rank: int,
+    from_at: int,
+    at: int,
+    left_done: bool,
+    user: Any,
+) -> None:
+    """The task's row, its history and its events (completion too) in one statement, as tasks
+    writes them."""
+    import datetime as dt
+    import uuid
+
+    now = dt.datetime.now(dt.UTC)
+    before_done, from_column = task["completed_at"], task["column_id"]
+    done = task["completed_at"]
+    if dst["is_done"] and not left_done:
+        done = now
+    elif left_done and not dst["is_done"]:
+        done = None
+    task.update(
+        column_id=dst["id"],
+        rank=rank,
+        completed_at=done,
+        version=task["version"] + 1,
+        updated_at=now,
+    )
+    moved = {
+        "column_id": {"from": from_column, "to": dst["id"]},
+        "position": {"from": from_at, "to": at},
+    }
+    history = [
+        (
+            "moved",
+            moved,
+            "tasks.task.moved",
+            {
+                "from_column_id": from_column,
+                "to_column_id": dst["id"],
+                "from_position": from_at,
+                "position": at,
+            },
+        )
+    ]
+    if before_done is None and done is not None:
+        history.append(
+            (
+                "completed",
+                {"completed_at": {"from": None, "to": done}},
+                "tasks.task.completed",
+                {"completed_at": done},
+            )
+        )
+    elif before_done is not None and done is None:
+        history.append(
+            (
+                "reopened",
+                {"completed_at": {"from": before_done, "to": None}},
+                "tasks.task.reopened",
+                {"previous_completed_at": before_done, "reopened_at": now},
+            )
+        )
+    snapshot = {
+        k: task[k]
+        for k in (
+            "board_id",
+            "team_id",
+            "column_id",
+            "title",
+            "assignee_id",
+            "priority",
+            "due_date",
+        )
+    }
+    payloads, ids = [], []
+    for _, _, type_, extra in history:
+        data = {**snapshot, "task_id": task["id"], "user_id": user, **extra}
+        data["is_completed"] = done is not None
+        event = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "tasks",
+            "type": type_,
+            "subject": str(task["id"]),
+            "time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+        ids.append(uuid.UUID(event["id"]))
+        payloads.append(orjson.dumps(event, default=str).decode())
+    await conn.execute(
+        WRITE_MOVE,
+        task["id"],
+        dst["id"],
+        rank,
+        done,
+        task["version"],
+        now,
+        task["team_id"],
+        user,
+        [uuid.uuid4() for _ in history],
+        [h[0] for h in history],
+        [orjson.dumps(h[1], default=str).decode() for h in history],
+        ids,
+        [h[2] for h in history],
+        payloads,
+    )
 
 
 def _uuid(value: str) -> Any:

@@ -174,8 +174,15 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(
-    target: str, url: str, token: str, duration: float, connections: int, threads: int
+    target: str,
+    url: str,
+    token: str,
+    duration: float,
+    connections: int,
+    threads: int,
+    script: str | None = None,
 ) -> Result:
+    """wrk against ``url``; ``script``: a Lua file making each request (wrk's ``-s``)."""
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -184,6 +191,7 @@ def run_wrk(
         "--latency",
         "-H",
         f"Authorization: Bearer {token}",
+        *(["-s", script] if script else []),
         url,
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout

@@ -30,6 +30,14 @@ tasks (500; 100 with ``--quick``) through tasks' API, then, ``--rounds`` times, 
 and subtask counts, the board's labels: tasks' five statements) and tasks', ``--board-connections``
 (4) connections each. Printed: each one's p50 and throughput and tasks' throughput over the bare
 app's (no target: the board's target, p50 < 50 ms through the gateway, is ``tasks_bench``'s).
+
+Then moves on that board, ``POST /api/v1/tasks/{id}/move``: ``--rounds`` times, the bare app's
+move (:mod:`bench.bare_app`: the statements tasks runs for a move, in one transaction: the task's
+team and board, the standing, the column's lock, the neighbours, the task's lock, its row, its
+history, its events in the outbox, its answer) and tasks', ``--move-clients`` (8) connections
+each, every request a random task of the board to a random column at a random index 0-200
+(wrk with a Lua script, the same seed for both; else a Python loop). Target (the issue's):
+tasks >= 300 moves/s with 8 clients; printed beside the bare app's rate and CPU per move.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -62,10 +71,12 @@ from bench.gateway_bench import (
     measure,
     migrate,
     postgres_reachable,
+    run_wrk,
 )
-from bench.harness import Report, http_ok, loadavg, quick, register_and_login
+from bench.harness import Report, cpu_seconds, http_ok, loadavg, quick, register_and_login
 
 TARGET_RATIO = 0.7  # the service's authenticated one-row read vs the bare app
+TARGET_MOVES = 300.0  # moves/s on one board with 8 clients
 
 
 @contextlib.contextmanager
@@ -190,6 +201,9 @@ def run(args: argparse.Namespace) -> int:
         board_rounds = asyncio.run(
             board_phase(urls, pids, token, task_id, args.board_tasks, load_options(args), args)
         )
+        move_rounds = (
+            asyncio.run(move_phase(urls, pids, token, task_id, args)) if args.board_tasks else []
+        )
     ratios = [d.rps / b.rps for b, d in rounds if b.rps]
     bare_rps = statistics.median(b.rps for b, _ in rounds)
     tasks_rps = statistics.median(d.rps for _, d in rounds)
@@ -219,6 +233,27 @@ def run(args: argparse.Namespace) -> int:
             anchor=("bare FastAPI+asyncpg", statistics.median(b.rps for b, _ in board_rounds)),
         )
         errors += sum(b.errors + d.errors for b, d in board_rounds)
+    if move_rounds:
+        bare_moves = statistics.median(b.rps for b, _ in move_rounds)
+        tasks_moves = statistics.median(d.rps for _, d in move_rounds)
+        cpu = statistics.median(d.cpu_us.get("tasks", float("nan")) for _, d in move_rounds)
+        bare_cpu = statistics.median(b.cpu_us.get("bare", float("nan")) for b, _ in move_rounds)
+        rep.target(
+            f"moves on one board ({args.move_clients} clients, direct)",
+            tasks_moves,
+            ">=",
+            TARGET_MOVES,
+            "moves/s",
+            anchor=("bare FastAPI+asyncpg", bare_moves),
+            note=(
+                f"ratio {statistics.median(d.rps / b.rps for b, d in move_rounds if b.rps):.2f} "
+                f"(median of the rounds'); CPU a move: tasks {cpu / 1000:.2f} ms, "
+                f"bare {bare_cpu / 1000:.2f} ms"
+                if bare_moves
+                else None
+            ),
+        )
+        errors += sum(b.errors + d.errors for b, d in move_rounds)
     if errors:
         rep.note(f"{errors} answers were errors: the figures are not comparable")
     return rep.finish()
@@ -269,6 +304,139 @@ async def board_phase(
     return out
 
 
+MOVES_LUA = """
+math.randomseed(1)
+local tasks = {%(tasks)s}
+local columns = {%(columns)s}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local body = string.format('{"column_id":"%%s","position":%%d}',
+    columns[math.random(#columns)], math.random(0, 200))
+  return wrk.format(nil, "/api/v1/tasks/" .. tasks[math.random(#tasks)] .. "/move", nil, body)
+end
+"""
+
+
+async def move_phase(
+    urls: dict[str, str], pids: dict[str, int], token: str, task_id: str, args: argparse.Namespace
+) -> list[tuple[Result, Result]]:
+    """Random moves on the task's board (filled by :func:`board_phase`): the bare app's, then
+    tasks', ``args.rounds`` times."""
+    h = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=urls["tasks"], headers=h, timeout=60) as client:
+        task = await http_ok(await client.get(f"/api/v1/tasks/{task_id}"), 200)
+        board = await http_ok(await client.get(f"/api/v1/boards/{task['board_id']}"), 200)
+    columns = [c["id"] for c in board["columns"]]
+    tasks = [t["id"] for c in board["columns"] for t in c["tasks"]]
+    print(
+        f"POST /api/v1/tasks/{{id}}/move: {len(tasks)} tasks, {len(columns)} columns, "
+        f"{args.move_clients} clients; load {loadavg()}"
+    )
+    out: list[tuple[Result, Result]] = []
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(
+            MOVES_LUA
+            % {
+                "tasks": ",".join(f'"{t}"' for t in tasks),
+                "columns": ",".join(f'"{c}"' for c in columns),
+            }
+        )
+    try:
+        for i in range(args.rounds):
+            pair = []
+            for name in ("bare", "tasks"):
+                pair.append(
+                    await asyncio.to_thread(
+                        _moves, name, urls[name], pids[name], token, lua.name, tasks, columns, args
+                    )
+                )
+            bare, direct = pair
+            out.append((bare, direct))
+            for r in (bare, direct):
+                cpu = ", ".join(f"{k} {v / 1000:.2f} ms" for k, v in r.cpu_us.items())
+                print(
+                    f"{i + 1} {r.target:<6} {r.rps:8.1f} moves/s  p50 {r.p50_ms:6.1f} ms  "
+                    f"p99 {r.p99_ms:7.1f} ms  errors {r.errors}  CPU/move {cpu}  [{r.tool}]"
+                )
+    finally:
+        os.unlink(lua.name)
+    return out
+
+
+def _moves(
+    name: str,
+    url: str,
+    pid: int,
+    token: str,
+    script: str,
+    tasks: list[str],
+    columns: list[str],
+    args: argparse.Namespace,
+) -> Result:
+    use_wrk = args.tool == "wrk" or (args.tool == "auto" and shutil.which("wrk"))
+    if args.warmup > 0:
+        _move_load(name, url, token, script, tasks, columns, args.warmup, args, use_wrk)
+    before = cpu_seconds(pid)
+    result = _move_load(name, url, token, script, tasks, columns, args.duration, args, use_wrk)
+    if result.requests:
+        result.cpu_us[name] = round((cpu_seconds(pid) - before) / result.requests * 1e6, 1)
+    return result
+
+
+def _move_load(
+    name: str,
+    url: str,
+    token: str,
+    script: str,
+    tasks: list[str],
+    columns: list[str],
+    duration: float,
+    args: argparse.Namespace,
+    use_wrk: bool,
+) -> Result:
+    if use_wrk:
+        return run_wrk(name, url, token, duration, args.move_clients, 1, script=script)
+    return asyncio.run(_python_moves(name, url, token, tasks, columns, duration, args.move_clients))
+
+
+async def _python_moves(
+    name: str, url: str, token: str, tasks: list[str], columns: list[str], seconds: float, n: int
+) -> Result:
+    """The moves without wrk: ``n`` clients in this process (it costs more of the machine)."""
+    import random
+
+    rng = random.Random(1)
+    samples: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=n)
+    h = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, headers=h, timeout=60, limits=limits) as client:
+
+        async def one() -> None:
+            nonlocal errors
+            while (t0 := time.perf_counter()) < deadline:
+                r = await client.post(
+                    f"/api/v1/tasks/{rng.choice(tasks)}/move",
+                    json={"column_id": rng.choice(columns), "position": rng.randint(0, 200)},
+                )
+                samples.append(time.perf_counter() - t0)
+                errors += r.status_code != 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        spent = time.perf_counter() - started
+    samples.sort()
+
+    def pick(q: float) -> float:
+        return samples[min(len(samples) - 1, int(len(samples) * q))] * 1000 if samples else 0.0
+
+    return Result(
+        name, url, len(samples), len(samples) / spent, pick(0.5), pick(0.99), errors, f"python x{n}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.task_read_bench",
@@ -283,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tool", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--board-tasks", type=int, default=int(quick(500, 100)))
     parser.add_argument("--board-connections", type=int, default=4)
+    parser.add_argument("--move-clients", type=int, default=8)
     started = time.perf_counter()
     code = run(parser.parse_args(argv))
     print(f"task_read_bench took {time.perf_counter() - started:.0f} s")

@@ -151,65 +151,45 @@ async def task_updated(
     )
 
 
-async def task_moved(
-    session: AsyncSession,
+def moved(
     task: Task,
     *,
     actor: uuid.UUID,
     from_column_id: uuid.UUID,
     from_position: int,
     position: int,
-) -> None:
-    """``position``: the task's index in its column after the move (``from_position`` before)."""
-    await publish(
-        session,
-        TASK_MOVED,
-        task.id,
-        {
-            **snapshot(task),
-            "user_id": actor,
-            "from_column_id": from_column_id,
-            "to_column_id": task.column_id,
-            "from_position": from_position,
-            "position": position,
-            "is_completed": task.completed_at is not None,
-        },
-    )
+) -> tuple[str, dict[str, Any]]:
+    """``tasks.task.moved``'s type and data. ``position``: the task's index in its column after
+    the move (``from_position`` before)."""
+    return TASK_MOVED, {
+        **snapshot(task),
+        "user_id": actor,
+        "from_column_id": from_column_id,
+        "to_column_id": task.column_id,
+        "from_position": from_position,
+        "position": position,
+        "is_completed": task.completed_at is not None,
+    }
 
 
-async def task_completed(session: AsyncSession, task: Task, *, actor: uuid.UUID) -> None:
-    await publish(
-        session,
-        TASK_COMPLETED,
-        task.id,
-        {
-            **snapshot(task),
-            "user_id": actor,
-            "completed_at": task.completed_at,
-            "created_at": task.created_at,
-        },
-    )
+def completed(task: Task, *, actor: uuid.UUID) -> tuple[str, dict[str, Any]]:
+    return TASK_COMPLETED, {
+        **snapshot(task),
+        "user_id": actor,
+        "completed_at": task.completed_at,
+        "created_at": task.created_at,
+    }
 
 
-async def task_reopened(
-    session: AsyncSession,
-    task: Task,
-    *,
-    actor: uuid.UUID,
-    previous_completed_at: datetime,
-    reopened_at: datetime,
-) -> None:
-    await publish(
-        session,
-        TASK_REOPENED,
-        task.id,
-        {
-            **snapshot(task),
-            "user_id": actor,
-            "reopened_at": reopened_at,
-            "previous_completed_at": previous_completed_at,
-        },
-    )
+def reopened(
+    task: Task, *, actor: uuid.UUID, previous_completed_at: datetime, reopened_at: datetime
+) -> tuple[str, dict[str, Any]]:
+    return TASK_REOPENED, {
+        **snapshot(task),
+        "user_id": actor,
+        "reopened_at": reopened_at,
+        "previous_completed_at": previous_completed_at,
+    }
 
 
 async def task_deleted(

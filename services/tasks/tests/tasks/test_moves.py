@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from teams_client.testing import Team
 from vc_common.testing.plugin import ReadOutbox
 
-from ..kanban import activity, col, create_board, create_task, titles_by_column
+from ..kanban import (
+    activity,
+    col,
+    create_board,
+    create_label,
+    create_task,
+    get_task,
+    titles_by_column,
+)
 
 
 async def _tasks(
@@ -237,3 +245,40 @@ async def test_a_column_out_of_gaps_is_rebalanced_once_in_order(
         assert (r.status_code, r.json()["position"]) == (200, 1)
         model.insert(1, name)
     assert await titles_by_column(client, board["id"], team) == [model, [], []]
+
+
+async def test_a_move_answers_what_a_read_of_the_task_answers(
+    client: httpx.AsyncClient, team: Team, board: dict[str, Any]
+) -> None:
+    """The move's answer comes from the row it locked (labels and subtask counts included),
+    not from a read after it: it must be what ``GET /tasks/{id}`` says right after."""
+    bug, chore = await create_label(client, team, "bug"), await create_label(client, team, "chore")
+    await _tasks(client, team, board, "x", "y", column=2)
+    t = await create_task(
+        client, col(board, 0), team.member, title="t", label_ids=[chore["id"], bug["id"]]
+    )
+    for title, done in (("one", False), ("two", True)):
+        r = await client.post(
+            f"/api/v1/tasks/{t['id']}/subtasks", json={"title": title}, headers=team.member.headers
+        )
+        assert r.status_code == 201, r.text
+        if done:
+            r = await client.patch(
+                f"/api/v1/subtasks/{r.json()['id']}",
+                json={"is_completed": True},
+                headers=team.member.headers,
+            )
+            assert r.status_code == 200, r.text
+    for column, position in ((2, 1), (2, 1), (1, 0)):  # into Done, the same place, out of it
+        r = await client.post(
+            f"/api/v1/tasks/{t['id']}/move",
+            json={"column_id": col(board, column), "position": position},
+            headers=team.member.headers,
+        )
+        assert r.status_code == 200, r.text
+        read = await get_task(client, t["id"], team.member)
+        answer = r.json()
+        assert [label["name"] for label in answer["labels"]] == ["bug", "chore"]
+        assert (answer["subtask_count"], answer["subtasks_completed"]) == (2, 1)
+        assert answer == {k: read[k] for k in answer}
+        assert r.headers["etag"] == f'"{read["version"]}"'

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Integer, Uuid, column, delete, func, select, update, values
+from sqlalchemy import Integer, Uuid, bindparam, column, delete, func, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
+from vc_common.db import PreparedWrite
 from vc_common.pagination import PageParams, paginate
 
 from tasks.cursors import parse_timestamp
@@ -98,6 +100,20 @@ async def lock_columns(session: AsyncSession, column_ids: set[uuid.UUID]) -> lis
             )
         ).scalars()
     )
+
+
+_c = Column.__table__
+_lock_column = PreparedWrite(
+    select(_c.c.id, _c.c.board_id, _c.c.is_done)
+    .where(_c.c.id == bindparam("column_id", type_=Uuid))
+    .with_for_update()
+)
+
+
+async def lock_column(session: AsyncSession, column_id: uuid.UUID) -> Any | None:
+    """One column's ``id``, ``board_id`` and ``is_done``, its row locked ``FOR UPDATE`` until
+    commit (what a task entering it takes), or None; a record, not an ORM object."""
+    return await _lock_column.first(session, column_id=column_id)
 
 
 async def set_orders(session: AsyncSession, changed: Sequence[tuple[uuid.UUID, int]]) -> None:

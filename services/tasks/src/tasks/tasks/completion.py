@@ -10,7 +10,9 @@ not done reopens its completed ones.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from vc_common.context import Context
 
@@ -30,30 +32,39 @@ def after_move(
     return completed_at
 
 
+class Step(NamedTuple):
+    """One change a task's history and events tell: its history row and its event."""
+
+    action: str  # the history row's
+    changes: dict[str, Any]
+    type: str  # the event's
+    data: dict[str, Any]
+
+
+def steps(task: Task, before: datetime | None, *, actor: uuid.UUID, now: datetime) -> list[Step]:
+    """What ``completed_at`` going from ``before`` to the task's value tells: nothing, or its
+    completion, or its reopening."""
+    after = task.completed_at
+    if before is None and after is not None:
+        changes = {"completed_at": {"from": None, "to": after}}
+        return [Step("completed", changes, *events.completed(task, actor=actor))]
+    if before is not None and after is None:
+        changes = {"completed_at": {"from": before, "to": None}}
+        kind, data = events.reopened(
+            task, actor=actor, previous_completed_at=before, reopened_at=now
+        )
+        return [Step("reopened", changes, kind, data)]
+    return []
+
+
 async def record(ctx: Context, task: Task, before: datetime | None) -> None:
     """History and event when ``completed_at`` went from ``before`` to the task's value."""
     session, actor = ctx.session, ctx.user.id
-    after = task.completed_at
-    if before is None and after is not None:
+    for step in steps(task, before, actor=actor, now=ctx.now()):
         await events.record_activity(
-            session,
-            task,
-            actor=actor,
-            action="completed",
-            changes={"completed_at": {"from": None, "to": after}},
+            session, task, actor=actor, action=step.action, changes=step.changes
         )
-        await events.task_completed(session, task, actor=actor)
-    elif before is not None and after is None:
-        await events.record_activity(
-            session,
-            task,
-            actor=actor,
-            action="reopened",
-            changes={"completed_at": {"from": before, "to": None}},
-        )
-        await events.task_reopened(
-            session, task, actor=actor, previous_completed_at=before, reopened_at=ctx.now()
-        )
+        await events.publish(session, step.type, task.id, step.data)
 
 
 async def follow_column(ctx: Context, column: Column) -> None:

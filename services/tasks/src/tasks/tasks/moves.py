@@ -2,8 +2,10 @@
 
 ``position`` is the task's index in the target column after the move (past the end: last). The
 move holds the lock of the target column and then the task's row (``tasks.tasks.positions``) and
-writes the task's row only (its column, rank, version); entering or leaving a done column
-completes or reopens the task (``tasks.tasks.completion``). A move that changes nothing (the same
+writes the task's row only (its column, rank, version), with its history and its events in the
+same statement, and answers from the row it locked (``tasks.tasks.repository.write_move``,
+``answer``); entering or leaving a done column completes or reopens the task
+(``tasks.tasks.completion``). A move that changes nothing (the same
 place in the same column) writes nothing: no new version, no history, no event.
 """
 
@@ -19,7 +21,7 @@ from tasks.boards import repository as board_repo
 from tasks.tasks import completion, positions
 from tasks.tasks import repository as repo
 from tasks.tasks.schemas import TaskMove, TaskRead
-from tasks.tasks.service import TASK_NOT_FOUND, read_task, touch
+from tasks.tasks.service import TASK_NOT_FOUND
 
 
 async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRead:
@@ -29,48 +31,51 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
         raise NotFound(TASK_NOT_FOUND)
     team_id, board_id = found_ref
     await ctx.authorize(team_id, "task.write", not_found=TASK_NOT_FOUND)
-    locked = await board_repo.lock_columns(session, {data.column_id})
-    if not locked or locked[0].board_id != board_id:
+    dst = await board_repo.lock_column(session, data.column_id)
+    if dst is None or dst["board_id"] != board_id:
         raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
-    dst = locked[0]
-    found, rank = await positions.place(session, dst.id, data.position, task_id)
+    dst_id, enters_done = dst["id"], dst["is_done"]
+    found, rank = await positions.place(session, dst_id, data.position, task_id)
     new_pos = found.at
-    fresh = await repo.lock(session, task_id)  # re-read: it may have moved meanwhile
-    if fresh is None:
+    locked = await repo.lock_detached(session, task_id)  # re-read: it may have moved meanwhile
+    if locked is None:
         raise NotFound(TASK_NOT_FOUND)
+    fresh = locked.task
     from_column_id = fresh.column_id
-    if from_column_id == dst.id and found.current is not None:
+    if from_column_id == dst_id and found.current is not None:
         # it was there before the lock, and only this move could have moved it inside it
-        from_pos, left_done = found.current, dst.is_done
+        from_pos, left_done = found.current, enters_done
         if new_pos == from_pos:
-            return await read_task(ctx, fresh.id)  # nothing moves
+            return repo.answer(locked, from_pos)  # nothing moves
     else:
         # read after the task's lock: a column turning done meanwhile is seen, or waits for us
         from_pos, left_done = await repo.whereabouts(session, fresh)
-    before_done = fresh.completed_at
-    fresh.column_id = dst.id
+    before_done, now = fresh.completed_at, ctx.now()
+    fresh.column_id = dst_id
     fresh.rank = rank
     fresh.completed_at = completion.after_move(
-        fresh.completed_at, left_done=left_done, enters_done=dst.is_done, now=ctx.now()
+        fresh.completed_at, left_done=left_done, enters_done=enters_done, now=now
     )
-    await touch(ctx, fresh)
-    await events.record_activity(
+    fresh.version += 1
+    fresh.updated_at = now
+    changes = {
+        "column_id": {"from": from_column_id, "to": dst_id},
+        "position": {"from": from_pos, "to": new_pos},
+    }
+    kind, data = events.moved(
+        fresh, actor=actor, from_column_id=from_column_id, from_position=from_pos, position=new_pos
+    )
+    steps = [
+        completion.Step("moved", changes, kind, data),
+        *completion.steps(fresh, before_done, actor=actor, now=now),
+    ]
+    await repo.write_move(
         session,
         fresh,
         actor=actor,
-        action="moved",
-        changes={
-            "column_id": {"from": from_column_id, "to": dst.id},
-            "position": {"from": from_pos, "to": new_pos},
-        },
+        source=events.SOURCE,
+        steps=[
+            (s.action, events.jsonable(s.changes), s.type, events.jsonable(s.data)) for s in steps
+        ],
     )
-    await events.task_moved(
-        session,
-        fresh,
-        actor=actor,
-        from_column_id=from_column_id,
-        from_position=from_pos,
-        position=new_pos,
-    )
-    await completion.record(ctx, fresh, before_done)
-    return await read_task(ctx, fresh.id)
+    return repo.answer(locked, new_pos)
