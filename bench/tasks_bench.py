@@ -13,6 +13,12 @@ label and a subtask each, so the answer carries everything a client shows), then
 - ``POST /api/v1/tasks/{id}/move``: moves per second with a few concurrent clients, and their
   p50 / p99.
 
+Each is measured through the gateway, then straight at the tasks service (``--direct``: where
+``make run`` puts it, platform.toml's port moved like the gateway's), the same board, the same
+token: the anchor of the same run, and the ratio gateway / direct. The bare FastAPI + asyncpg
+anchor of both (the same statements without the product) is :mod:`bench.task_read_bench`'s
+board and move phases.
+
 Every loop is bounded in count and time; the only target is the gateway given (loopback by
 default). Give the gateway rate limits a benchmark does not trip
 (``GATEWAY_RATE_PER_USER=off GATEWAY_RATE_PER_IP=off``).
@@ -30,7 +36,15 @@ from typing import Any
 
 import httpx
 
-from bench.harness import Report, gateway_url, http_ok, pct_ms, quick, register_and_login
+from bench.harness import (
+    Report,
+    gateway_url,
+    http_ok,
+    pct_ms,
+    quick,
+    register_and_login,
+    service_port,
+)
 
 TARGET_P50_MS = 50.0
 TARGET_MOVES = 300.0  # moves/s on one board with 8 clients
@@ -192,30 +206,49 @@ def table(rows: list[Row]) -> str:
 
 async def run(args: argparse.Namespace) -> int:
     limits = httpx.Limits(max_connections=args.concurrency * 2)
-    async with httpx.AsyncClient(base_url=args.gateway, timeout=30.0, limits=limits) as client:
+    async with (
+        httpx.AsyncClient(base_url=args.gateway, timeout=30.0, limits=limits) as client,
+        httpx.AsyncClient(base_url=args.direct, timeout=30.0, limits=limits) as direct,
+    ):
         h = await register_and_login(client)
         t0 = time.perf_counter()
         board_id, columns, task_ids = await build(client, h, args.tasks, args.concurrency)
         print(f"built a board with {len(task_ids)} tasks in {time.perf_counter() - t0:.1f}s")
         reads = await measure_reads(client, h, board_id, args.reads, args.budget)
+        reads_direct = await measure_reads(direct, h, board_id, args.reads, args.budget)
         moves = await measure_moves(
             client, h, columns, task_ids, args.moves, args.concurrency, args.budget
         )
-    print(table([reads, moves]))
+        moves_direct = await measure_moves(
+            direct, h, columns, task_ids, args.moves, args.concurrency, args.budget
+        )
+    reads_direct.name += " direct"
+    moves_direct.name += " direct"
+    rows = [reads, reads_direct, moves, moves_direct]
+    print(table(rows))
     report = Report("tasks_bench")
-    report.target("GET /boards/{id} (500 tasks) p50", reads.p50_ms, "<", TARGET_P50_MS, "ms")
+    report.target(
+        "GET /boards/{id} (500 tasks) p50",
+        reads.p50_ms,
+        "<",
+        TARGET_P50_MS,
+        "ms",
+        anchor=("direct to tasks", reads_direct.p50_ms),
+    )
     report.target(
         f"moves on one board ({args.concurrency} clients)",
         moves.per_second,
         ">=",
         TARGET_MOVES,
         "moves/s",
+        anchor=("direct to tasks", moves_direct.per_second),
         note=f"p50 {moves.p50_ms:.0f} ms, p99 {moves.p99_ms:.0f} ms",
     )
-    if reads.errors or moves.errors:
-        report.note(f"errors: {reads.errors} reads, {moves.errors} moves")
+    errors = sum(r.errors for r in rows)
+    if errors:
+        report.note(f"errors: {', '.join(f'{r.name} {r.errors}' for r in rows if r.errors)}")
     code = report.finish()
-    return code if reads.errors == 0 and moves.errors == 0 else 1
+    return code if errors == 0 else 1
 
 
 def main() -> int:
@@ -226,6 +259,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--gateway", default=gateway_url(), help="default: where `make run` puts it"
+    )
+    parser.add_argument(
+        "--direct",
+        default=f"http://127.0.0.1:{service_port('tasks') or 8104}",
+        help="the tasks service itself (default: where `make run` puts it)",
     )
     parser.add_argument("--tasks", type=int, default=int(quick(500, 60)))
     parser.add_argument(
