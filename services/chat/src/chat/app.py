@@ -11,6 +11,7 @@ from vc_common.health import CheckResult
 
 from chat.consumers import consumer
 from chat.messages.endpoints import router as messages_router
+from chat.messages.grouping import group_commit
 from chat.models import Base, membership
 from chat.permissions import PERMISSIONS
 from chat.presence.endpoints import router as presence_router
@@ -40,6 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metadata=Base.metadata,
         consumers=[consumer],
         access=Access(PERMISSIONS, membership.reader(settings)),
-        on_startup=[realtime_runtime(settings)],
+        on_startup=[realtime_runtime(settings), group_commit(settings)],
         readiness={"fanout": fanout_readiness},
     )

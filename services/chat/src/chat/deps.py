@@ -1,5 +1,6 @@
 """What chat's endpoints take from the running app besides the request's ``Context``: this
-replica's real-time hub and the shared rate limiter, passed on to the service functions."""
+replica's real-time hub, the shared rate limiter and the group commit of posts, passed on to
+the service functions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from vc_common.ratelimit import RateLimiter
 
+from chat.messages.grouping import GroupCommit
 from chat.realtime.hub import Hub
 
 
@@ -21,5 +23,15 @@ async def get_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+async def get_posts(request: Request) -> GroupCommit | None:
+    """This replica's group commit, or ``None`` (off, or the request has an ``Idempotency-Key``:
+    its key row and its message must commit together, in the request's transaction)."""
+    if "idempotency-key" in request.headers:
+        return None
+    posts: GroupCommit | None = request.app.state.posts
+    return posts
+
+
 HubDep = Annotated[Hub, Depends(get_hub)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+PostsDep = Annotated[GroupCommit | None, Depends(get_posts)]

@@ -82,11 +82,7 @@ async def room_deleted(
     )
 
 
-async def message_posted(session: AsyncSession, message: Message, append: Insert) -> int | None:
-    """Execute ``append`` (``chat.messages.repository.append``: the room's next seq, the message,
-    its log row) with the event in the same statement: the room's lock is held for that one
-    round trip and the commit. The message's ``seq``, or ``None`` (no room: nothing written)."""
-    # subject: the room, so consumers see a room's messages in order
+def _message_data(message: Message) -> dict[str, Any]:
     data: dict[str, Any] = {
         "message_id": str(message.id),
         "room_id": str(message.room_id),
@@ -97,6 +93,32 @@ async def message_posted(session: AsyncSession, message: Message, append: Insert
     mentions = mentions_in(message.content)
     if mentions:  # optional: absent when the message mentions nobody
         data["mentions"] = mentions
+    return data
+
+
+def message_posted_event(message: Message, traceparent: str | None) -> CloudEvent:
+    """The ``chat.message.posted`` event of a post written with others in one statement
+    (``chat.messages.grouping``); ``traceparent``: the posting request's, taken when it queued.
+    Its subject is the room, as for :func:`message_posted`."""
+    return CloudEvent(
+        source=SOURCE,
+        type=MESSAGE_POSTED,
+        subject=str(message.room_id),
+        data=_message_data(message),
+        traceparent=traceparent,
+    )
+
+
+#: the relay's wake-up channel (``vc_common.events.outbox``: ``outbox_<source>``)
+OUTBOX_CHANNEL = f"outbox_{SOURCE}"
+
+
+async def message_posted(session: AsyncSession, message: Message, append: Insert) -> int | None:
+    """Execute ``append`` (``chat.messages.repository.append``: the room's next seq, the message,
+    its log row) with the event in the same statement: the room's lock is held for that one
+    round trip and the commit. The message's ``seq``, or ``None`` (no room: nothing written)."""
+    # subject: the room, so consumers see a room's messages in order
+    data = _message_data(message)
     _, rows = await change_with_event(
         session,
         event_tables,

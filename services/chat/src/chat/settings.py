@@ -26,6 +26,13 @@ class Settings(ServiceSettings):
 
     # Posting: per user, over HTTP and WebSocket together.
     chat_message_rate: str = "20/10s"
+    # Group commit (``chat.messages.grouping``): a room's posts that queue while its previous
+    # write is in flight are written together, at most this many to a transaction; 0: each post
+    # in its own request's transaction (as a post with an Idempotency-Key always is).
+    chat_post_batch: int = 200
+    # Connections of the batches' own (never the requests' pool, which waiting posts hold):
+    # as many rooms at once per replica have a batch in flight.
+    chat_post_connections: int = 4
 
     # A socket that sends nothing (not even {"type":"ping"}) for this long is closed (4408).
     chat_heartbeat_timeout: float = 60.0

@@ -8,7 +8,7 @@ from vc_common.context import ContextDep
 from vc_common.errors import PROBLEM_RESPONSES
 from vc_common.pagination import Page
 
-from chat.deps import HubDep, LimiterDep
+from chat.deps import HubDep, LimiterDep, PostsDep
 from chat.messages import service
 from chat.messages.schemas import MessageCreate, MessageRead, MessageUpdate
 from chat.models import Message
@@ -41,9 +41,10 @@ async def post_message(
     ctx: ContextDep,
     hub: HubDep,
     limiter: LimiterDep,
+    posts: PostsDep,
     response: Response,
 ) -> Message:
-    message = await service.post_message(ctx, hub, limiter, room_id, body.content)
+    message = await service.post_message(ctx, hub, limiter, room_id, body.content, posts)
     response.headers["Location"] = f"/api/v1/messages/{message.id}"
     return message
 

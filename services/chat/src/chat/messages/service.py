@@ -5,6 +5,7 @@ and is pushed to the room's sockets only after it has committed."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.context import Context
@@ -22,10 +23,16 @@ from chat.rooms import repository as rooms_repo
 from chat.rooms.service import room_for
 from chat.settings import settings_of
 
+if TYPE_CHECKING:
+    from chat.messages.grouping import GroupCommit
+
 POSTED, EDITED, DELETED = "message", "message.edited", "message.deleted"
 
 
-def _push(session: AsyncSession, hub: Hub, message: Message, seq: int, kind: str) -> None:
+def push_after_commit(
+    session: AsyncSession, hub: Hub, message: Message, seq: int, kind: str
+) -> None:
+    """Hand the change's frame to the room's sockets once ``session`` has committed."""
     frame = {"type": kind, "message": message_json(message), "seq": seq}
 
     async def push() -> None:
@@ -53,10 +60,19 @@ async def history(
 
 
 async def post_message(
-    ctx: Context, hub: Hub, limiter: RateLimiter, room_id: uuid.UUID, content: str
+    ctx: Context,
+    hub: Hub,
+    limiter: RateLimiter,
+    room_id: uuid.UUID,
+    content: str,
+    posts: GroupCommit | None = None,
 ) -> Message:
     """Over HTTP and over the socket alike; ``CHAT_MESSAGE_RATE`` per user, on ``limiter``
-    (shared by the replicas through Redis)."""
+    (shared by the replicas through Redis). With ``posts`` (this replica's group commit) the
+    message is written with the room's other queued posts in a transaction of their own
+    (``chat.messages.grouping``), else in ``ctx.session``'s (a request with an
+    ``Idempotency-Key``: its key and its message commit together). Every refusal comes before
+    either: a refused post never reaches a batch."""
     room = await room_for(ctx, room_id, "message.post")
     session, user = ctx.session, ctx.user
     await enforce(limiter, f"chat:post:{user.id}", Rate.parse(settings_of(ctx).chat_message_rate))
@@ -70,6 +86,9 @@ async def post_message(
         edited_at=None,
         deleted_at=None,
     )
+    if posts is not None:
+        message.seq = await posts.post(hub, message)
+        return message
     # The room's lock is taken here, as late as possible, and every other post to the room
     # waits for it until this commit: one statement (seq, message, log row, event) then the
     # commit, with no round trip of its own in between.
@@ -77,7 +96,7 @@ async def post_message(
     if seq is None:  # deleted meanwhile
         raise NotFound("Room not found.")
     message.seq = seq
-    _push(session, hub, message, seq, POSTED)
+    push_after_commit(session, hub, message, seq, POSTED)
     return message
 
 
@@ -113,7 +132,7 @@ async def edit_message(ctx: Context, hub: Hub, message_id: uuid.UUID, content: s
     message.edited_at = ctx.now()
     repo.log_change(session, message.room_id, seq, EDITED, message.id)
     await session.flush()
-    _push(session, hub, message, seq, EDITED)
+    push_after_commit(session, hub, message, seq, EDITED)
     return message
 
 
@@ -132,4 +151,4 @@ async def delete_message(ctx: Context, hub: Hub, message_id: uuid.UUID) -> None:
     message.deleted_at = message.deleted_at or ctx.now()
     repo.log_change(session, message.room_id, seq, DELETED, message.id)
     await session.flush()
-    _push(session, hub, message, seq, DELETED)
+    push_after_commit(session, hub, message, seq, DELETED)

@@ -230,7 +230,7 @@ async def _post(
         async with db.unit_of_work() as session:
             ctx = context_for(ws.app, session, user)
             message = await messages.post_message(
-                ctx, hub, ws.app.state.limiter, conn.room_id, body.content
+                ctx, hub, ws.app.state.limiter, conn.room_id, body.content, ws.app.state.posts
             )
     except DomainError as exc:
         conn.send(_error(exc, client_id))
