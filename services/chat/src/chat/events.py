@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.events.envelope import CloudEvent
-from vc_common.events.outbox import add_event, change_with_event
+from vc_common.events.outbox import add_event, change_with_event, notify_channel
 
 from chat.models import Message, Room, event_tables
 
@@ -109,8 +109,8 @@ def message_posted_event(message: Message, traceparent: str | None) -> CloudEven
     )
 
 
-#: the relay's wake-up channel (``vc_common.events.outbox``: ``outbox_<source>``)
-OUTBOX_CHANNEL = f"outbox_{SOURCE}"
+#: the relay's wake-up channel
+OUTBOX_CHANNEL = notify_channel(SOURCE)
 
 
 async def message_posted(session: AsyncSession, message: Message, append: Insert) -> int | None:

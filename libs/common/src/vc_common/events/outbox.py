@@ -73,7 +73,7 @@ async def add_event(
         # Prepared by asyncpg on the session's connection, in its transaction (``PreparedWrite``):
         # through session.execute this insert was ~0.5 ms of CPU an event on every write path.
         if _notifies(session, source):
-            await _prepared(tables, True).all(session, **params, channel=_channel(source))
+            await _prepared(tables, True).all(session, **params, channel=notify_channel(source))
         else:
             await _prepared(tables, False).all(session, **params)
     return event
@@ -169,7 +169,7 @@ class PreparedChangeWithEvents:
         notify = _notifies(session, source)
         values = dict(params)
         if notify:
-            values["vc_event_channel"] = _channel(source)
+            values["vc_event_channel"] = notify_channel(source)
         with ExitStack() as spans:
             recorded = []
             for i, (type_, subject, data) in enumerate(events):
@@ -203,7 +203,7 @@ async def _run(
             "vc_event_payload": event.to_dict(),
         }
         if notify:
-            values["vc_event_channel"] = _channel(source)
+            values["vc_event_channel"] = notify_channel(source)
         rows = (await session.execute(stmt, values)).all()
     return event, rows
 
@@ -305,7 +305,9 @@ def _params(event: CloudEvent) -> dict[str, Any]:
     }
 
 
-def _channel(source: str) -> str:
+def notify_channel(source: str) -> str:
+    """The channel of the ``pg_notify`` that wakes ``source``'s relay at commit (for a
+    statement that writes outbox rows itself, e.g. a batch of them)."""
     return f"outbox_{source}"
 
 
