@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Delete, Executable, Insert, Select, Update, event
+from sqlalchemy import Delete, Insert, Select, Update, event
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.ext.asyncio import (
@@ -110,7 +110,7 @@ class Prepared:
 
     __slots__ = ("_defaults", "_names", "_processors", "sql")
 
-    def __init__(self, stmt: Executable) -> None:
+    def __init__(self, stmt: Select[*tuple[Any, ...]] | Insert | Update | Delete) -> None:
         self._check(stmt)
         compiled = stmt.compile(dialect=_ASYNCPG)
         self.sql = str(compiled)
@@ -120,13 +120,13 @@ class Prepared:
             for name, bind in compiled.binds.items()
             if name in self._names and not bind.required
         }
-        processors = compiled._bind_processors
-        self._processors = tuple(
+        processors: dict[str, Any] = dict(compiled._bind_processors)
+        self._processors: tuple[tuple[int, Any], ...] = tuple(
             (i, processors[name]) for i, name in enumerate(self._names) if name in processors
         )
 
     @staticmethod
-    def _check(stmt: Executable) -> None:
+    def _check(stmt: object) -> None:
         if not isinstance(stmt, Select) or stmt._for_update_arg is not None:
             raise ReadOnlyViolation(f"Prepared is for plain reads: {stmt}")
 
@@ -193,7 +193,7 @@ class PreparedWrite(Prepared):
     __slots__ = ()
 
     @staticmethod
-    def _check(stmt: Executable) -> None:
+    def _check(stmt: object) -> None:
         if not isinstance(stmt, Select | Insert | Update | Delete):
             raise TypeError(f"PreparedWrite takes a SELECT, INSERT, UPDATE or DELETE: {stmt}")
 

@@ -27,7 +27,7 @@ BY_NAMES = Prepared(
 NOW = Prepared(select(func.now().label("now")))
 COUNT = Prepared(select(func.count().label("n")).where(W.c.name == bindparam("name")))
 ADD = PreparedWrite(
-    insert(W).values(id=bindparam("id"), name=bindparam("name")).returning(W.c.created_at)
+    insert(Widget).values(id=bindparam("id"), name=bindparam("name")).returning(W.c.created_at)
 )
 LOCK = PreparedWrite(select(W.c.id).where(W.c.name == bindparam("name")).with_for_update())
 
@@ -112,7 +112,7 @@ def test_only_plain_reads_are_prepared() -> None:
     with pytest.raises(ReadOnlyViolation):
         Prepared(select(W.c.id).with_for_update())
     with pytest.raises(ReadOnlyViolation):
-        Prepared(insert(Widget).values(name="x"))  # type: ignore[arg-type]
+        Prepared(insert(Widget).values(name="x"))
 
 
 async def test_a_json_parameter_is_encoded_as_session_execute_encodes_it(db: Database) -> None:

@@ -5,6 +5,7 @@ wrote a row, in the order ``add_event`` keeps (the change first, then its event)
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
@@ -108,7 +109,9 @@ async def test_several_events_are_recorded_in_their_order_with_the_change(
 async def test_no_event_is_recorded_when_the_change_wrote_nothing(
     clean_db: Database,
 ) -> None:
-    steps = [("ctest.item.moved", "x", {}) for _ in range(3)]
+    steps: list[tuple[str, str | uuid.UUID, dict[str, Any]]] = [
+        ("ctest.item.moved", "x", {}) for _ in range(3)
+    ]
     async with clean_db.sessionmaker() as session:
         _, rows = await MOVE.execute(
             session, {"subject": "no such subject", "position": 1}, source="ctest", events=steps

@@ -62,11 +62,11 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
         "column_id": {"from": from_column_id, "to": dst_id},
         "position": {"from": from_pos, "to": new_pos},
     }
-    kind, data = events.moved(
+    kind, payload = events.moved(
         fresh, actor=actor, from_column_id=from_column_id, from_position=from_pos, position=new_pos
     )
     steps = [
-        completion.Step("moved", changes, kind, data),
+        completion.Step("moved", changes, kind, payload),
         *completion.steps(fresh, before_done, actor=actor, now=now),
     ]
     await repo.write_move(

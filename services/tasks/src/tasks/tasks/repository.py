@@ -304,7 +304,7 @@ def _move_statement(steps: int) -> PreparedChangeWithEvents:
     ``updated_at``; its ``steps`` history rows; their ``steps`` events (after the ORM's flush,
     an ORM insert of the history and an outbox insert, this was four to six statements)."""
     placed = (
-        update(_t)
+        update(Task)
         .where(_t.c.id == bindparam("task_id", type_=Uuid))
         .values(
             column_id=bindparam("column_id", type_=Uuid),
@@ -327,7 +327,7 @@ def _move_statement(steps: int) -> PreparedChangeWithEvents:
         ).select_from(placed)
         for i in range(steps)
     ]
-    history = insert(_a).from_select(
+    history = insert(TaskActivity).from_select(
         ["id", "task_id", "team_id", "user_id", "action", "changes"],
         union_all(*rows) if steps > 1 else rows[0],
     )
@@ -561,7 +561,7 @@ async def open_of_assignee(
 
 
 _add_activity = PreparedWrite(
-    insert(_a).values(
+    insert(TaskActivity).values(
         {c: bindparam(c) for c in ("id", "task_id", "team_id", "user_id", "action", "changes")}
     )
 )
