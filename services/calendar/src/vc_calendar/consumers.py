@@ -26,7 +26,7 @@ from vc_calendar.users import consumers as users
 consumer = Consumer("calendar")
 membership.register(consumer)
 consumer.on(*users.USER_EVENTS)(users.on_user_event)
-consumer.on(*sources.TASK_SNAPSHOT_EVENTS)(sources.on_task_event)
+consumer.on_batch(*sources.TASK_SNAPSHOT_EVENTS)(sources.on_task_events)
 consumer.on(*sources.MEETING_EVENTS)(sources.on_meeting_event)
 consumer.on(*sources.IMPORT_EVENTS)(sources.on_import_event)
 consumer.on_reset(users.reset_timezones)

@@ -334,3 +334,33 @@ async def test_a_deleted_team_takes_its_calendar_with_it(
         T0,
     )
     assert await query(team.member, "2026-12-01", "2026-12-31") == []
+
+
+async def test_a_batch_of_task_events_applies_each_by_the_rules(
+    app: Any, deliver: Deliver, query: Query, team: Team, joined: Any
+) -> None:
+    """The consumer takes a run of tasks' events at once (four statements): new tasks, existing
+    ones, several events of one task, an older one late, a task created and deleted in the run."""
+    await joined(team)
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    minute = timedelta(minutes=1)
+    await send(deliver, "tasks.task.created", task(team, b, title="B", position=0), T0)
+    steps = [
+        ("tasks.task.created", task(team, a, title="A", position=0), T0),
+        ("tasks.task.updated", task(team, b, title="B", due_date="2026-12-20"), T0 + minute),
+        ("tasks.task.updated", task(team, a, title="A2", due_date="2026-12-15"), T0 + 2 * minute),
+        ("tasks.task.updated", task(team, b, title="old", due_date="2026-12-05"), T0 - minute),
+        ("tasks.task.created", task(team, c, title="C", position=1), T0 + 3 * minute),
+        ("tasks.task.completed", task(team, a, title="A2", due_date="2026-12-15"), T0 + 4 * minute),
+        ("tasks.task.deleted", task(team, c, title="C"), T0 + 5 * minute),
+        ("tasks.task.reopened", task(team, a, title="A2", due_date="2026-12-15"), T0 + 6 * minute),
+    ]
+    events = [make_event(t, d, subject=d["task_id"], time=at) for t, d, at in steps]
+    [consumer] = app.state.consumers
+    assert await consumer.handle_batch(app.state.db, events) == [True] * len(events)
+    # A: its last snapshot, reopened; B: the newer due date kept (the older event came late); C:
+    # created and deleted in the run, gone
+    assert sorted(deadlines(await query(team.member, "2026-12-01", "2027-01-01"))) == [
+        ("A2", "2026-12-15"),
+        ("B", "2026-12-20"),
+    ]

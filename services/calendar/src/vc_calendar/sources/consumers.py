@@ -92,40 +92,62 @@ def _completion(event: CloudEvent) -> bool | None:
     return None
 
 
-async def on_task_event(ctx: Context, event: CloudEvent) -> None:
-    data = event.data
-    task_id, team_id = _uuid(data.get("task_id") or event.subject), _uuid(data.get("team_id"))
-    if task_id is None or team_id is None:
-        log.warning("%s %s without task_id/team_id ignored", event.type, event.id)
-        return
+async def on_task_events(ctx: Context, batch: list[CloudEvent]) -> None:
+    """A run of tasks' events, in delivery order (``Consumer.on_batch``): the rules of the module
+    docstring, event by event, in four statements whatever the run's length (the deleted teams
+    among the run's, the rows of the tasks new here inserted from their first event, every
+    task's row locked in id order, the changes flushed). One at a time, through the ORM, a task
+    event was ~6 ms of calendar's CPU: every move on a board paid it."""
     session = ctx.session
-    if await membership.is_deleted(session, team_id):
+    runs: list[tuple[CloudEvent, uuid.UUID, dict[str, Any], bool | None]] = []
+    for event in batch:
+        data = event.data
+        task_id, team_id = _uuid(data.get("task_id") or event.subject), _uuid(data.get("team_id"))
+        if task_id is None or team_id is None:
+            log.warning("%s %s without task_id/team_id ignored", event.type, event.id)
+            continue
+        snapshot: dict[str, Any] = {"team_id": team_id, "title": str(data.get("title") or "")[:500]}
+        if "board_id" in data:
+            snapshot["board_id"] = _uuid(data["board_id"])
+        if "assignee_id" in data:
+            snapshot["assignee_id"] = _uuid(data["assignee_id"])
+        if "due_date" in data:
+            snapshot["due_date"] = _date(data["due_date"])
+        runs.append((event, task_id, snapshot, _completion(event)))
+    deleted = await membership.deleted_among(session, {s["team_id"] for _, _, s, _ in runs})
+    runs = [r for r in runs if r[2]["team_id"] not in deleted]
+    if not runs:
         return
-    when = event.time
-    done = _completion(event)
-    snapshot: dict[str, Any] = {"team_id": team_id, "title": str(data.get("title") or "")[:500]}
-    if "board_id" in data:
-        snapshot["board_id"] = _uuid(data["board_id"])
-    if "assignee_id" in data:
-        snapshot["assignee_id"] = _uuid(data["assignee_id"])
-    if "due_date" in data:
-        snapshot["due_date"] = _date(data["due_date"])
-    row, created = await repository.locked_deadline(
-        session,
-        task_id,
-        {
-            **snapshot,
-            "is_completed": bool(done),
-            "deleted": event.type == "tasks.task.deleted",
-            "source_time": when,
-            "completion_time": when,
-        },
-    )
-    if created or row.deleted:
+    initial: dict[uuid.UUID, dict[str, Any]] = {}
+    for event, task_id, snapshot, done in runs:
+        initial.setdefault(
+            task_id,
+            {
+                **snapshot,
+                "is_completed": bool(done),
+                "deleted": event.type == "tasks.task.deleted",
+                "source_time": event.time,
+                "completion_time": event.time,
+            },
+        )
+    created = await repository.insert_deadlines(session, initial)
+    rows = await repository.locked_deadlines(session, list(initial))
+    for event, task_id, snapshot, done in runs:
+        if task_id in created:  # this event made the row: the ones after it apply
+            created.discard(task_id)
+            continue
+        _apply(rows[task_id], event, snapshot, done)
+
+
+def _apply(row: Any, event: CloudEvent, snapshot: dict[str, Any], done: bool | None) -> None:
+    """One task event on the task's row (its snapshot and its completion, each only when the
+    event is newer than the one that set it; nothing revives a deleted task)."""
+    if row.deleted:
         return
     if event.type == "tasks.task.deleted":
         row.deleted = True
         return
+    when = event.time
     if when >= row.source_time:
         for key, value in snapshot.items():
             setattr(row, key, value)

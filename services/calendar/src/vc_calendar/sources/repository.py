@@ -13,28 +13,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vc_calendar.models import ImportedEvent, MeetingItem, TaskDeadline
 
 
-async def locked_deadline(
-    session: AsyncSession, task_id: uuid.UUID, initial: dict[str, Any]
-) -> tuple[TaskDeadline, bool]:
-    """The task's row, locked (created from ``initial`` when new; True then)."""
+async def insert_deadlines(
+    session: AsyncSession, initial: dict[uuid.UUID, dict[str, Any]]
+) -> set[uuid.UUID]:
+    """Insert the rows of the tasks in ``initial`` (task id → its first state) that have none;
+    one statement. The ids of the rows inserted."""
+    if not initial:
+        return set()
     t = cast(Table, TaskDeadline.__table__)
-    inserted = (
-        await session.execute(
-            pg_insert(t)
-            .values(task_id=task_id, **initial)
-            .on_conflict_do_nothing(index_elements=[t.c.task_id])
-            .returning(t.c.task_id)
-        )
-    ).first()
-    row = (
-        await session.execute(
-            select(TaskDeadline)
-            .where(TaskDeadline.task_id == task_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
-    return row, inserted is not None
+    inserted = await session.execute(
+        pg_insert(t)
+        .values([{"task_id": task_id, **values} for task_id, values in initial.items()])
+        .on_conflict_do_nothing(index_elements=[t.c.task_id])
+        .returning(t.c.task_id)
+    )
+    return set(inserted.scalars())
+
+
+async def locked_deadlines(
+    session: AsyncSession, task_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, TaskDeadline]:
+    """The tasks' rows, locked in id order (two consumers' batches never wait on each other's)."""
+    rows = await session.execute(
+        select(TaskDeadline)
+        .where(TaskDeadline.task_id.in_(task_ids))
+        .order_by(TaskDeadline.task_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return {row.task_id: row for row in rows.scalars()}
 
 
 async def open_deadlines(

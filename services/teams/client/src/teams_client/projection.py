@@ -146,6 +146,16 @@ class MembershipProjection:
         found = await session.execute(select(t.c.team_id).where(t.c.team_id == team_id))
         return found.first() is not None
 
+    async def deleted_among(
+        self, session: AsyncSession, team_ids: set[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of ``team_ids`` are deleted teams (one statement, for a batch of events)."""
+        if not team_ids:
+            return set()
+        t = self.deleted_teams
+        found = await session.execute(select(t.c.team_id).where(t.c.team_id.in_(team_ids)))
+        return set(found.scalars())
+
     async def cached(
         self, session: AsyncSession, team_id: uuid.UUID, user_id: uuid.UUID
     ) -> Membership | None:
