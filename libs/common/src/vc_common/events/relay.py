@@ -24,6 +24,15 @@ Guarantees
   unordered, as the contract allows.) ``seq`` is assigned at insert; two transactions can write
   events for the same subject concurrently only if they do not both lock the aggregate, which
   every service does by updating it before calling ``add_event``.
+- **Pipelined rounds.** While a backlog drains (batches come back full), the relay claims and
+  publishes batch *k+1* while batch *k*'s marks commit on another connection: the broker's
+  round trips overlap the database's instead of adding up (serially, the UPDATE and COMMIT were
+  a quarter of a round). Batch *k*'s rows are still locked, so the claim skips them, and its
+  ordering check counts them as done only because this relay holds their broker
+  acknowledgements (any other replica still sees them pending and waits); its rows that
+  failed or were held back still block their subjects. So a row is still published only after
+  every earlier row of its subject was acknowledged; if batch *k*'s commit fails, its rows are
+  simply published again (duplicates, as after a crash). At most one commit is in flight.
 - **Failures.** A row the broker rejects gets ``attempts + 1``, ``last_error`` and
   ``next_attempt_at = now() + base * 2**attempts`` (capped); after ``max_attempts`` it is set aside
   with ``dead_at`` (``python -m vc_common.events dead list|redrive``). A dead row no longer blocks
@@ -95,6 +104,29 @@ class _Row:
             body=self.body.encode(),
             traceparent=self.traceparent,
         )
+
+
+@dataclass
+class _Batch:
+    """A claimed and published batch: the seqs the broker acknowledged, the rows it refused."""
+
+    full: bool
+    sent: list[int]
+    failed: list[tuple[_Row, BaseException]]
+
+
+async def _settled(committing: asyncio.Future[None], service: str) -> None:
+    """Wait for a batch's commit. If it failed, its rows stay pending and are published again
+    (duplicates the broker's dedup window and the consumers' inbox absorb); already published,
+    they still precede every later row of their subjects on the broker."""
+    try:
+        await committing
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled, not just the commit (stop())
+    except Exception:
+        log.exception("outbox %s: marking a published batch as sent failed", service)
 
 
 def channel_name(service: str) -> str:
@@ -176,9 +208,13 @@ class OutboxRelay:
             ORDER BY subject, seq
         """)
 
-    async def _claim(self, session: Any) -> tuple[list[_Row], bool]:
+    async def _claim(
+        self, session: Any, inflight: frozenset[int] = frozenset()
+    ) -> tuple[list[_Row], bool]:
         """Lock up to ``batch_size`` pending rows and keep those whose every earlier pending
-        row of the same subject is claimed too (see the module docstring)."""
+        row of the same subject is claimed too (see the module docstring), or is in
+        ``inflight``: rows this relay has published (broker-acknowledged) and is committing as
+        sent right now, on another connection."""
         rows = [
             _Row(r.seq, str(r.id), r.type, r.subject, r.body, r.traceparent, r.attempts)
             for r in await session.execute(self._claim_sql, {"limit": self.batch_size})
@@ -192,7 +228,7 @@ class OutboxRelay:
             self._earlier_sql,
             {"subjects": list({r.subject for r in rows}), "max_seq": rows[-1].seq},
         ):
-            if seq not in claimed and subject not in first_blocked:
+            if seq not in claimed and seq not in inflight and subject not in first_blocked:
                 first_blocked[subject] = seq  # ordered by seq: the first one
         if first_blocked:
             rows = [r for r in rows if r.seq < first_blocked.get(r.subject, r.seq + 1)]
@@ -207,48 +243,103 @@ class OutboxRelay:
         claim is rolled back and no attempt is charged.
         """
         async with self.db.sessionmaker() as session, session.begin():
-            rows, full = await self._claim(session)
-            if not rows:
+            batch = await self._claim_and_publish(session)
+            if batch is None:
                 return 0, False
-            sent, failed = await self._publish(rows)
-            if not sent and failed and _is_outage([e for _, e in failed]):
-                raise BrokerUnavailable(f"broker acknowledged nothing: {failed[0][1]!r}")
-            if sent:
-                await session.execute(
-                    text(
-                        f"UPDATE {self._table} SET sent_at = now(), attempts = attempts + 1 "
-                        "WHERE seq = ANY(:seqs)"
-                    ),
-                    {"seqs": sent},
+            await self._mark(session, batch)
+        self.published += len(batch.sent)
+        return len(batch.sent), batch.full
+
+    async def _claim_and_publish(
+        self, session: Any, inflight: frozenset[int] = frozenset()
+    ) -> _Batch | None:
+        """Claim a batch in ``session``'s transaction and publish it; None: nothing to send."""
+        rows, full = await self._claim(session, inflight)
+        if not rows:
+            return None
+        sent, failed = await self._publish(rows)
+        if not sent and failed and _is_outage([e for _, e in failed]):
+            raise BrokerUnavailable(f"broker acknowledged nothing: {failed[0][1]!r}")
+        return _Batch(full, sent, failed)
+
+    async def _mark(self, session: Any, batch: _Batch) -> None:
+        """Record what the broker acknowledged (sent) and what it refused (backoff, dead)."""
+        sent, failed = batch.sent, batch.failed
+        if sent:
+            await session.execute(
+                text(
+                    f"UPDATE {self._table} SET sent_at = now(), attempts = attempts + 1 "
+                    "WHERE seq = ANY(:seqs)"
+                ),
+                {"seqs": sent},
+            )
+        if failed:
+            await session.execute(
+                text(f"""
+                UPDATE {self._table} SET attempts = attempts + 1, last_error = :err,
+                  next_attempt_at = now() + make_interval(secs => :delay),
+                  dead_at = CASE WHEN attempts + 1 >= :max THEN now() END
+                WHERE seq = :seq"""),
+                [
+                    {
+                        "seq": row.seq,
+                        "err": repr(err)[:2000],
+                        "max": self.max_attempts,
+                        "delay": min(self.backoff_base * 2**row.attempts, self.backoff_max),
+                    }
+                    for row, err in failed
+                ],
+            )
+            for row, err in failed:
+                log.warning(
+                    "outbox %s: publishing %s (%s) failed (attempt %d): %r",
+                    self.service,
+                    row.id,
+                    row.type,
+                    row.attempts + 1,
+                    err,
                 )
-            if failed:
-                await session.execute(
-                    text(f"""
-                    UPDATE {self._table} SET attempts = attempts + 1, last_error = :err,
-                      next_attempt_at = now() + make_interval(secs => :delay),
-                      dead_at = CASE WHEN attempts + 1 >= :max THEN now() END
-                    WHERE seq = :seq"""),
-                    [
-                        {
-                            "seq": row.seq,
-                            "err": repr(err)[:2000],
-                            "max": self.max_attempts,
-                            "delay": min(self.backoff_base * 2**row.attempts, self.backoff_max),
-                        }
-                        for row, err in failed
-                    ],
-                )
-                for row, err in failed:
-                    log.warning(
-                        "outbox %s: publishing %s (%s) failed (attempt %d): %r",
-                        self.service,
-                        row.id,
-                        row.type,
-                        row.attempts + 1,
-                        err,
-                    )
-        self.published += len(sent)
-        return len(sent), full
+
+    async def _commit(self, session: Any, batch: _Batch) -> None:
+        """Mark ``batch`` and commit its transaction (which releases its claim), then close."""
+        try:
+            await self._mark(session, batch)
+            await session.commit()
+            self.published += len(batch.sent)
+        finally:
+            await session.close()
+
+    async def _drain(self) -> None:
+        """Rounds back to back until a batch is not full, each batch claimed and published
+        while the previous one's marks commit on another connection (see "Pipelined rounds"
+        in the module docstring). At most one commit is in flight; they complete in order."""
+        committing: asyncio.Future[None] | None = None
+        inflight: frozenset[int] = frozenset()
+        try:
+            while True:
+                session = self.db.sessionmaker()
+                try:
+                    batch = await self._claim_and_publish(session, inflight)
+                except BaseException:
+                    await session.close()  # rolls the claim back
+                    raise
+                if committing is not None:
+                    await _settled(committing, self.service)
+                    committing = None
+                if batch is None:
+                    await session.close()
+                    return
+                inflight = frozenset(batch.sent)
+                committing = asyncio.ensure_future(self._commit(session, batch))
+                if not batch.full:
+                    return
+        except asyncio.CancelledError:
+            if committing is not None:
+                committing.cancel()  # rolled back: its rows are published again (duplicates)
+            raise
+        finally:
+            if committing is not None:
+                await _settled(committing, self.service)
 
     async def _publish(
         self, rows: list[_Row]
@@ -295,10 +386,8 @@ class OutboxRelay:
             try:
                 if not self.bus.connected:
                     raise BrokerUnavailable("broker not connected")
-                _, more = await self.run_once()
+                await self._drain()
                 outage_delay = 0.25
-                if more:
-                    continue
             except asyncio.CancelledError:
                 raise
             except BrokerUnavailable as exc:
