@@ -1,7 +1,8 @@
 """The overlaps that keep broker and database round trips from adding up, on real brokers: the
-relay claims and publishes its next batch while the previous one's marks commit, the NATS
-consumer fetches its next batch while the current one commits. Neither may reorder a subject,
-acknowledge before the commit, or let a waiting batch be redelivered."""
+relay claims and publishes its next batch while the previous one's marks commit. And what any
+overlap on the consuming side must keep (a NATS fetch-ahead was measured and not merged, see
+bench/RESULTS.md; RabbitMQ's prefetch is one): no subject reordered, no acknowledgement before
+the commit, no waiting batch redelivered during a database outage."""
 
 from __future__ import annotations
 
@@ -122,7 +123,7 @@ async def test_pipelined_relay_keeps_order_when_a_row_fails_and_a_commit_fails(
 async def test_a_delivery_is_acknowledged_only_after_its_effect_committed(
     clean_db: Database, buses: Buses, ctx: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With the next batch fetched while one commits: every acknowledgement finds its event's
+    """With a slow commit (a fetch-ahead would fetch meanwhile): every acknowledgement finds its event's
     effect committed (read on another connection), and batches are applied one at a time, in
     order per subject."""
     db = clean_db
@@ -189,9 +190,8 @@ async def test_a_delivery_is_acknowledged_only_after_its_effect_committed(
 async def test_nats_batch_fetched_ahead_is_held_during_a_database_outage(
     clean_db: Database, buses: Buses, ctx: str, broker: str
 ) -> None:
-    """The batch waiting behind one the consumer holds through a database outage is kept in
-    progress too: the broker does not redeliver it (nor count an attempt) however long the
-    outage lasts beyond ``ack_wait``."""
+    """Messages waiting behind a batch the consumer holds through a database outage are not
+    redelivered (nor charged an attempt) however long the outage lasts beyond ``ack_wait``."""
     if broker != "nats":
         pytest.skip("NATS's fetch-ahead (RabbitMQ's prefetch is held by its channel)")
     db = clean_db
