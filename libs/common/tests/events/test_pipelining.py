@@ -123,8 +123,8 @@ async def test_pipelined_relay_keeps_order_when_a_row_fails_and_a_commit_fails(
 async def test_a_delivery_is_acknowledged_only_after_its_effect_committed(
     clean_db: Database, buses: Buses, ctx: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a slow commit (a fetch-ahead would fetch meanwhile): every acknowledgement finds its event's
-    effect committed (read on another connection), and batches are applied one at a time, in
+    """With a slow commit (a fetch-ahead would fetch meanwhile): every acknowledgement finds its
+    event's effect committed (read on another connection), and batches are applied one at a time, in
     order per subject."""
     db = clean_db
     bus = await buses.open()
