@@ -48,20 +48,32 @@ def map_path_parameters(
 
 
 def _login() -> dict[str, str]:
-    r = httpx.post(
-        f"{_BASE}/api/v1/auth/login",
-        json={"username": _WORLD["main"]["owner"]["username"], "password": PASSWORD},
-        timeout=15,
-    )
+    """A real login. Logins are throttled per address, and the suites beside this one sign in
+    from the same one: a 429 is waited out (its ``Retry-After``, a minute at most) rather than
+    failing the hook, which schemathesis reports as a runtime error of the case."""
+    deadline = time.monotonic() + 60
+    while True:
+        r = httpx.post(
+            f"{_BASE}/api/v1/auth/login",
+            json={"username": _WORLD["main"]["owner"]["username"], "password": PASSWORD},
+            timeout=15,
+        )
+        if r.status_code != 429 or time.monotonic() > deadline:
+            break
+        time.sleep(min(float(r.headers.get("retry-after") or 1), 5))
     r.raise_for_status()
     pair: dict[str, str] = r.json()
     return pair
 
 
 def _refresh(refresh_token: str) -> dict[str, str]:
+    """A new access token of the session of ``refresh_token``, or of a new session when that one
+    has ended (a logout case that succeeded ends it)."""
     r = httpx.post(
         f"{_BASE}/api/v1/auth/refresh", json={"refresh_token": refresh_token}, timeout=15
     )
+    if r.status_code in (400, 401, 403):
+        return _login()
     r.raise_for_status()
     pair: dict[str, str] = r.json()
     return pair
