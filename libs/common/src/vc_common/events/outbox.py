@@ -27,7 +27,6 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind
 from sqlalchemy import (
     Delete,
-    FromClause,
     Insert,
     Row,
     Select,
@@ -96,7 +95,7 @@ async def change_with_event(
     (none: nothing was written, no event recorded). A change built once, on a hot path:
     :class:`ChangeWithEvent`."""
     notify = _notifies(session, source)
-    stmt = _with_event(tables, change, notify=notify)  # only the form this call runs
+    stmt = _with_events(tables, change, 1, notify=notify)  # only the form this call runs
     return await _run(session, stmt, notify, {}, source, type, subject, data)
 
 
@@ -113,7 +112,7 @@ class ChangeWithEvent:
     The event's own parameters are named ``vc_event_*``; ``params`` are ``change``'s."""
 
     def __init__(self, tables: EventTables, change: Insert | Update | Delete | Select[Any]) -> None:
-        self.statements = {n: _with_event(tables, change, notify=n) for n in (False, True)}
+        self.statements = {n: _with_events(tables, change, 1, notify=n) for n in (False, True)}
 
     async def execute(
         self,
@@ -174,10 +173,7 @@ class PreparedChangeWithEvents:
             recorded = []
             for i, (type_, subject, data) in enumerate(events):
                 event = spans.enter_context(_event(source, type_, subject, data))
-                values[f"vc_event_{i}_id"] = event.id
-                values[f"vc_event_{i}_type"] = event.type
-                values[f"vc_event_{i}_subject"] = event.subject
-                values[f"vc_event_{i}_payload"] = event.to_dict()
+                values.update(_event_values(i, event))
                 recorded.append(event)
             rows = await self.statements[notify].all(session, **values)
         return recorded, rows
@@ -193,42 +189,13 @@ async def _run(
     subject: str | uuid.UUID,
     data: dict[str, Any],
 ) -> tuple[CloudEvent, Sequence[Row[Any]]]:
-    """Execute a statement of :func:`_with_event` with the event's values bound."""
+    """Execute a statement of :func:`_with_events` for one event with its values bound."""
     with _event(source, type, subject, data) as event:
-        values = {
-            **params,
-            "vc_event_id": event.id,
-            "vc_event_type": event.type,
-            "vc_event_subject": event.subject,
-            "vc_event_payload": event.to_dict(),
-        }
+        values = {**params, **_event_values(0, event)}
         if notify:
             values["vc_event_channel"] = notify_channel(source)
         rows = (await session.execute(stmt, values)).all()
     return event, rows
-
-
-def _with_event(
-    tables: EventTables, change: Insert | Update | Delete | Select[Any], *, notify: bool
-) -> Select[Any]:
-    """``change`` and, iff it returned a row, the outbox row (and the notification)."""
-    c = tables.outbox.c
-    changed = change.cte("changed")
-    wrote: FromClause = (
-        select(literal(1).label("one")).select_from(changed).limit(1).subquery("wrote")
-    )
-    if notify:
-        channel = bindparam("vc_event_channel", type_=String)
-        notified = select(func.pg_notify(channel, "").label("n")).subquery("notify")
-        wrote = wrote.join(notified, true())
-    values = select(
-        bindparam("vc_event_id", type_=c.id.type),
-        bindparam("vc_event_type", type_=c.type.type),
-        bindparam("vc_event_subject", type_=c.subject.type),
-        bindparam("vc_event_payload", type_=c.payload.type),
-    ).select_from(wrote)
-    recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
-    return select(changed).add_cte(recorded.cte("recorded"))
 
 
 def _with_events(
@@ -239,7 +206,8 @@ def _with_events(
     notify: bool,
 ) -> Select[Any]:
     """``change`` and, iff it returned a row, ``count`` outbox rows in their order (and the
-    notification): :func:`_with_event` for several events."""
+    notification, once): the event ``i``'s values are the parameters ``vc_event_<i>_*``
+    (:func:`_event_values`)."""
     c = tables.outbox.c
     changed = change.cte("changed")
     wrote: Any = select(literal(1).label("one")).select_from(changed).limit(1).subquery("wrote")
@@ -263,6 +231,16 @@ def _with_events(
     ordered = select(each.c.id, each.c.type, each.c.subject, each.c.payload).order_by(each.c.ord)
     recorded = insert(tables.outbox).from_select(["id", "type", "subject", "payload"], ordered)
     return select(changed).add_cte(recorded.cte("recorded"))
+
+
+def _event_values(i: int, event: CloudEvent) -> dict[str, Any]:
+    """The parameters of the ``i``-th event of a :func:`_with_events` statement."""
+    return {
+        f"vc_event_{i}_id": event.id,
+        f"vc_event_{i}_type": event.type,
+        f"vc_event_{i}_subject": event.subject,
+        f"vc_event_{i}_payload": event.to_dict(),
+    }
 
 
 @contextmanager
@@ -324,44 +302,25 @@ def _notifies(session: AsyncSession, source: str) -> bool:
     return True
 
 
-_statements: dict[tuple[int, bool], Insert] = {}
 _prepared_statements: dict[tuple[int, bool], PreparedWrite] = {}
 
 
 def _prepared(tables: EventTables, notify: bool) -> PreparedWrite:
-    """:func:`add_event`'s insert (with the notification or without), prepared once."""
+    """:func:`add_event`'s insert (with the notification or without), built and prepared once."""
     key = (id(tables.outbox), notify)
     found = _prepared_statements.get(key)
     if found is None:
-        stmt = _insert_notifying(tables) if notify else _insert(tables)
-        found = _prepared_statements[key] = PreparedWrite(stmt)
+        c = tables.outbox.c
+        values = select(
+            bindparam("id", type_=c.id.type),
+            bindparam("type", type_=c.type.type),
+            bindparam("subject", type_=c.subject.type),
+            bindparam("payload", type_=c.payload.type),
+        )
+        if notify:
+            notified = select(func.pg_notify(bindparam("channel"), "").label("n"))
+            values = values.select_from(notified.subquery("notify"))
+        found = _prepared_statements[key] = PreparedWrite(
+            insert(tables.outbox).from_select(["id", "type", "subject", "payload"], values)
+        )
     return found
-
-
-def _values(tables: EventTables) -> list[Any]:
-    c = tables.outbox.c
-    return [
-        bindparam("id", type_=c.id.type),
-        bindparam("type", type_=c.type.type),
-        bindparam("subject", type_=c.subject.type),
-        bindparam("payload", type_=c.payload.type),
-    ]
-
-
-def _insert(tables: EventTables) -> Insert:
-    key = (id(tables.outbox), False)
-    if key not in _statements:
-        _statements[key] = insert(tables.outbox).from_select(
-            ["id", "type", "subject", "payload"], select(*_values(tables))
-        )
-    return _statements[key]
-
-
-def _insert_notifying(tables: EventTables) -> Insert:
-    key = (id(tables.outbox), True)
-    if key not in _statements:
-        notify = select(func.pg_notify(bindparam("channel"), "").label("n")).subquery("notify")
-        _statements[key] = insert(tables.outbox).from_select(
-            ["id", "type", "subject", "payload"], select(*_values(tables)).select_from(notify)
-        )
-    return _statements[key]
