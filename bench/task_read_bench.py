@@ -73,7 +73,15 @@ from bench.gateway_bench import (
     postgres_reachable,
     run_wrk,
 )
-from bench.harness import Report, cpu_seconds, http_ok, loadavg, quick, register_and_login
+from bench.harness import (
+    Report,
+    cpu_seconds,
+    http_ok,
+    loadavg,
+    pct_ms,
+    quick,
+    register_and_login,
+)
 
 TARGET_RATIO = 0.7  # the service's authenticated one-row read vs the bare app
 TARGET_MOVES = 300.0  # moves/s on one board with 8 clients
@@ -427,14 +435,8 @@ async def _python_moves(
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
         spent = time.perf_counter() - started
-    samples.sort()
-
-    def pick(q: float) -> float:
-        return samples[min(len(samples) - 1, int(len(samples) * q))] * 1000 if samples else 0.0
-
-    return Result(
-        name, url, len(samples), len(samples) / spent, pick(0.5), pick(0.99), errors, f"python x{n}"
-    )
+    p50, p99 = pct_ms(samples, 50), pct_ms(samples, 99)
+    return Result(name, url, len(samples), len(samples) / spent, p50, p99, errors, f"python x{n}")
 
 
 def main(argv: list[str] | None = None) -> int:
