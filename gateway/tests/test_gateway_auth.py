@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 from typing import Any
 
 import pytest
@@ -137,3 +140,37 @@ async def test_the_calendar_feed_needs_no_bearer_token_only_its_own_secret(
     await assert_401(await gw.get("/api/v1/calendar/events?from=2026-12-01&to=2026-12-31"))
     await assert_401(await gw.get("/api/v1/calendar/feed.ics/more?token=s3cret"))
     await assert_401(await gw.post("/api/v1/calendar/feed-token", json={}))
+
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def test_a_burst_past_the_redis_pool_waits_instead_of_failing(
+    make_gateway: Any, keys: Keys
+) -> None:
+    """Each request's revocation look-up takes a Redis connection; 200 at once on a pool of 4
+    wait their turn (they were 500s once past the pool: MaxConnectionsError)."""
+    gw = await make_gateway(redis_url=REDIS_URL, redis_pool_size=4, redis_pool_timeout=10.0)
+
+    async def one() -> int:
+        auth = {"Authorization": f"Bearer {keys.token()}"}
+        async with gw.get("/api/v1/users/me", headers=auth) as resp:
+            await resp.read()
+            return int(resp.status)
+
+    statuses = await asyncio.gather(*(one() for _ in range(200)))
+    assert statuses == [200] * 200
+
+
+async def test_revocations_that_cannot_be_checked_are_503_not_a_way_in(
+    make_gateway: Any, token: str
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    gw = await make_gateway(redis_url=f"redis://127.0.0.1:{dead}/0", redis_pool_timeout=0.5)
+    resp = await gw.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 503
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    assert resp.headers["Retry-After"] == "1"
+    assert (await resp.json())["title"] == "Service unavailable"

@@ -32,6 +32,7 @@ from vc_common.auth import (
 from vc_common.errors import DomainError, TooManyRequests, Unauthorized
 from vc_common.logging import request_id_var
 from vc_common.ratelimit import MemoryRateLimiter, Rate, RateLimiter, RedisRateLimiter
+from vc_common.redisclient import redis_client
 
 from gateway import metrics
 from gateway.balancer import Replica, Upstream
@@ -143,9 +144,9 @@ class Gateway:
         s = self.settings
         redis: Any = None
         if s.redis_url:
-            import redis.asyncio as aioredis
-
-            redis = aioredis.from_url(s.redis_url)
+            redis = redis_client(
+                s.redis_url, max_connections=s.redis_pool_size, timeout=s.redis_pool_timeout
+            )
             self.limiter = RedisRateLimiter(redis, prefix="vc:rl:gateway:")
         else:
             self.limiter = MemoryRateLimiter()

@@ -75,6 +75,7 @@ from vc_common.metrics import (
 )
 from vc_common.openapi import install as install_openapi
 from vc_common.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from vc_common.redisclient import redis_client
 from vc_common.requestctx import RequestContextMiddleware
 from vc_common.settings import ServiceSettings
 from vc_common.tables import CommonTables, install_common_tables
@@ -142,9 +143,11 @@ def create_service_app(
                     _start_housekeeping(app.state.db, tables, stack)
             redis = None
             if settings.redis_url:
-                import redis.asyncio as aioredis
-
-                redis = aioredis.from_url(settings.redis_url)
+                redis = redis_client(
+                    settings.redis_url,
+                    max_connections=settings.redis_pool_size,
+                    timeout=settings.redis_pool_timeout,
+                )
                 stack.push_async_callback(redis.aclose)
             app.state.redis = redis
             revocations: RevocationStore = (

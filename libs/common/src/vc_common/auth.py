@@ -29,7 +29,8 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from vc_common.errors import Forbidden, Unauthorized
+from vc_common.errors import Forbidden, ServiceUnavailable, Unauthorized
+from vc_common.redisclient import RETRY_AFTER_REDIS, redis_unavailable
 
 ALGORITHMS = ["EdDSA", "RS256"]
 log = logging.getLogger("vc.auth")
@@ -253,11 +254,23 @@ class RedisRevocationStore:
             self._task = None
 
     async def is_revoked(self, user: AuthUser, issued_at: int) -> bool:
-        jti_hit, sid_hit, cutoff = await self.redis.mget(
-            f"vc:revoked:jti:{user.jti}",
-            f"vc:revoked:sid:{user.sid or '-'}",
-            f"vc:revoked:user:{user.id}",
-        )
+        """Fails closed: a token whose revocation cannot be looked up (Redis down, or every
+        connection busy past the pool's timeout) is not let through; the client gets 503 with
+        ``Retry-After`` and retries, rather than a 500 or a revoked token's access."""
+        try:
+            jti_hit, sid_hit, cutoff = await self.redis.mget(
+                f"vc:revoked:jti:{user.jti}",
+                f"vc:revoked:sid:{user.sid or '-'}",
+                f"vc:revoked:user:{user.id}",
+            )
+        except Exception as exc:
+            if not redis_unavailable(exc):
+                raise
+            log.warning("revocations unavailable: %s", repr(exc)[:200])
+            raise ServiceUnavailable(
+                "Token revocations cannot be checked right now; retry shortly.",
+                headers={"Retry-After": str(RETRY_AFTER_REDIS)},
+            ) from exc
         if jti_hit is not None or sid_hit is not None:
             return True
         return cutoff is not None and issued_at < int(cutoff)

@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from vc_common.redisclient import RETRY_AFTER_REDIS, redis_unavailable
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://virtualcoworking.dev/problems/"
 
@@ -256,6 +258,18 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
             slug="service-unavailable",
             title="Service unavailable",
             headers={"Retry-After": str(RETRY_AFTER_DATABASE)},
+            instance=request.url.path,
+        )
+    if redis_unavailable(exc):
+        log.warning(
+            "redis unavailable on %s %s: %s", request.method, request.url.path, repr(exc)[:500]
+        )
+        return problem(
+            503,
+            "A store the service needs is unavailable for a moment; retry shortly.",
+            slug="service-unavailable",
+            title="Service unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_REDIS)},
             instance=request.url.path,
         )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

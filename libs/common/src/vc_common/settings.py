@@ -68,6 +68,10 @@ class ServiceSettings(BaseSettings):
     #: false: no relay and no consumers (a test server that must not touch the broker)
     events_enabled: bool = True
     redis_url: str | None = None
+    #: connections to Redis per process; a burst past them waits up to redis_pool_timeout
+    #: seconds for one (then 503), instead of failing at once (vc_common.redisclient)
+    redis_pool_size: int = 64
+    redis_pool_timeout: float = 2.0
     jwks_url: str = "http://127.0.0.1:8101/.well-known/jwks.json"
     #: identity's revocation list (default: beside the JWKS), polled when there is no Redis
     revocations_url: str | None = None

@@ -148,9 +148,9 @@ class RedisFanout(Fanout):
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        import redis.asyncio as aioredis
+        from vc_common.redisclient import redis_client
 
-        self._redis = aioredis.from_url(self.url)
+        self._redis = redis_client(self.url)  # publishes from a burst wait for a connection
         self._pubsub = self._redis.pubsub()
         # a subscription keeps the connection in pub/sub mode; hold one from the start
         await self._pubsub.subscribe(f"__{self.name}_fanout_keepalive__")
