@@ -74,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="small counts, short phases (a smoke check)"
     )
     args = parser.parse_args(argv)
+    # one line per figure as it comes, also when make bench's output goes to a file
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     if args.quick:
         harness.QUICK = True
         os.environ["BENCH_QUICK"] = "1"  # for benches run in child processes
@@ -88,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             continue
         print(f"\n== {name}", flush=True)
+        used = harness.pg_connections()
+        if used is not None:
+            print(f"   postgres: {used[0]} of {used[1]} connections in use", flush=True)
         started = time.perf_counter()
         if not run_one(name, module):
             failed.append(name)

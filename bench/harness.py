@@ -134,6 +134,27 @@ def listener_pid(port: int | None) -> int | None:
     return None
 
 
+def pg_connections(url: str | None = None) -> tuple[int, int] | None:
+    """(connections in use, max_connections) of the PostgreSQL server benches use, or None when
+    it cannot be asked. A bench whose processes find no free slot fails with "too many clients
+    already" (the seventh round lost three benches to it), so the runner prints it before each."""
+    url = url or os.environ.get("DATABASE_URL")
+    if not url:
+        return None
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            url.replace("postgresql+asyncpg://", "postgresql://"), connect_timeout=5
+        ) as conn:
+            row = conn.execute(
+                "SELECT count(*), current_setting('max_connections')::int FROM pg_stat_activity"
+            ).fetchone()
+    except Exception:
+        return None
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
 def cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of a process so far; NaN when it is not there."""
     if pid is None:

@@ -68,3 +68,42 @@ def test_a_new_revision_file_moves_the_head(tmp_path: Path) -> None:
     (tmp_path / "0004_odd.py").write_text('revision = make()\ndown_revision = "0003"\n')
     with pytest.raises(LookupError):
         script_heads(tmp_path)  # not a literal: the runner asks Alembic instead
+
+
+def test_the_pools_share_the_servers_connections() -> None:
+    from vc_devrun.database import POOL_CEILING, POOL_FLOOR, pool_size_for
+
+    # this machine's server: 100, 3 for superusers; 13 processes of make run
+    assert pool_size_for(100, 3, 13) == POOL_FLOOR
+    assert 13 * (pool_size_for(100, 3, 13) + 1) <= 100 - 3
+    # the embedded server (max_connections=200)
+    size = pool_size_for(200, 3, 13)
+    assert size == (200 - 3 - 20) // 13 - 1
+    assert 13 * (size + 1) <= 200 - 3 - 20
+    assert pool_size_for(2000, 3, 13) == POOL_CEILING
+    assert pool_size_for(100, 3, 0) == POOL_CEILING
+
+
+async def test_make_run_sizes_the_pools_from_the_server_unless_told() -> None:
+    from vc_devrun.runner import Platform
+
+    config = load_config(ROOT / "platform.toml", env={})
+    log = io.StringIO()
+    platform = Platform(config, Output(log, color=False), env={})
+    processes = platform.instances(platform.services)
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT current_setting('max_connections')::int,"
+            " current_setting('superuser_reserved_connections')::int"
+        ).fetchone()
+    assert row is not None
+    sharing = [p for p in processes if p.database]
+    env = {"DATABASE_URL": SERVER}
+    await platform.size_pools(env, processes)
+    from vc_devrun.database import pool_size_for
+
+    assert env["DB_POOL_SIZE"] == str(pool_size_for(row[0], row[1], len(sharing)))
+    assert f"a pool of {env['DB_POOL_SIZE']} for each of the {len(sharing)}" in log.getvalue()
+    told = {"DATABASE_URL": SERVER, "DB_POOL_SIZE": "12"}
+    await platform.size_pools(told, processes)
+    assert told["DB_POOL_SIZE"] == "12"

@@ -217,9 +217,10 @@ async def _integrity(request: Request, exc: Exception) -> Response:
     )
 
 
-#: SQLSTATEs of a database that cannot serve now: class 08 (connection exceptions), and
+#: SQLSTATEs of a database that cannot serve now: class 08 (connection exceptions),
+#: 53300 (too many connections: every slot of the server taken, a burst on many services), and
 #: 57P01-57P03 (an admin or crash shutdown, "the database system is starting up")
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
 #: the seconds a client is asked to wait while the database comes back (a restart: seconds)
 RETRY_AFTER_DATABASE = 2
 

@@ -58,6 +58,48 @@ async def ensure_databases(
     return created
 
 
+#: connections of the server left for what is not the platform: migrations, psql, a test run, a
+#: bench's own processes
+TOOLS_RESERVE = 20
+#: what a service process holds beside its pool: the outbox relay's LISTEN connection
+EXTRA_PER_PROCESS = 1
+#: the pool a process gets when the server has room (vc_common.settings.db_pool_size's default)
+POOL_CEILING = 30
+#: and the least it gets however many processes share the server
+POOL_FLOOR = 5
+
+
+def pool_size_for(max_connections: int, reserved: int, processes: int) -> int:
+    """Each process's pool when ``processes`` share a server of ``max_connections`` (of which
+    ``reserved`` only for superusers). A pool keeps the connections it opened, so after a burst
+    on every service the platform holds the sum of its pools: sized 30 each, 13 processes on a
+    server of 100 ran out ("sorry, too many clients already", 500s in the middle of a bench)."""
+    if processes <= 0:
+        return POOL_CEILING
+    share = (max_connections - reserved - TOOLS_RESERVE) // processes - EXTRA_PER_PROCESS
+    return max(POOL_FLOOR, min(POOL_CEILING, share))
+
+
+async def server_connection_limit(base_url: str) -> tuple[int, int]:
+    """The server's ``max_connections`` and ``superuser_reserved_connections``."""
+    import psycopg
+
+    try:
+        conn = await psycopg.AsyncConnection.connect(
+            libpq_url(base_url), autocommit=True, connect_timeout=10
+        )
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot connect to {redact(base_url)}: {exc}") from exc
+    async with conn:
+        cur = await conn.execute(
+            "SELECT current_setting('max_connections')::int,"
+            " current_setting('superuser_reserved_connections')::int"
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def versions_dir(service: Entry) -> Path:
     """``<package>/migrations/versions`` of a service, found without importing anything."""
     package = service.app.split(":", 1)[0].split(".", 1)[0]

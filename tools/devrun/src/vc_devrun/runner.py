@@ -16,8 +16,22 @@ from typing import Any
 
 from vc_common.ports import free_port, port_is_free
 
-from vc_devrun.config import HOST, ConfigError, Entry, PlatformConfig, env_key, redact
-from vc_devrun.database import MigrationError, ensure_databases, run_migrations
+from vc_devrun.config import (
+    HOST,
+    ConfigError,
+    Entry,
+    PlatformConfig,
+    env_key,
+    has_own_database_url,
+    redact,
+)
+from vc_devrun.database import (
+    MigrationError,
+    ensure_databases,
+    pool_size_for,
+    run_migrations,
+    server_connection_limit,
+)
 from vc_devrun.forkserver import TITLE_ROOM, Forker, become_subreaper
 from vc_devrun.infra import PLANNED_PORTS, Infra, InfraError
 from vc_devrun.procs import ManagedProcess, Output
@@ -388,6 +402,22 @@ class Platform:
         if migrate:
             await run_migrations(self.config, env, self.output, only=[s.name for s in services])
 
+    async def size_pools(self, env: dict[str, str], processes: Sequence[Entry]) -> None:
+        """Share the server's connections among the processes that use it (DB_POOL_SIZE, unless
+        it is set): see :func:`vc_devrun.database.pool_size_for`."""
+        if "DB_POOL_SIZE" in env or "DATABASE_URL" not in env:
+            return
+        sharing = [p for p in processes if p.database and not has_own_database_url(p.name, env)]
+        if not sharing:
+            return
+        limit, reserved = await server_connection_limit(env["DATABASE_URL"])
+        size = pool_size_for(limit, reserved, len(sharing))
+        env["DB_POOL_SIZE"] = str(size)
+        self.output.info(
+            f"PostgreSQL takes {limit} connections: a pool of {size} for each of the"
+            f" {len(sharing)} processes on it (DB_POOL_SIZE overrides)"
+        )
+
     def _check_ports(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
             if entry.replica == 0 and not port_is_free(entry.port):
@@ -456,6 +486,7 @@ class Platform:
         exports = await self.start_infra(fanout=any(s.replicas > 1 for s in services))
         env = build_env(self.config, self.env, exports, self._with_unstarted(services))
         await self.prepare_databases(env)
+        await self.size_pools(env, services)
         deadline = time.monotonic() + self.timeout
         procs = [await self._launch(s, env) for s in services]
         state, message = await web
