@@ -71,39 +71,44 @@ def test_a_new_revision_file_moves_the_head(tmp_path: Path) -> None:
 
 
 def test_the_pools_share_the_servers_connections() -> None:
-    from vc_devrun.database import POOL_CEILING, POOL_FLOOR, pool_size_for
+    from vc_devrun.database import POOL_CEILING, POOL_FLOOR, TOOLS_RESERVE, pool_size_for
 
-    # this machine's server: 100, 3 for superusers; 13 processes of make run
-    assert pool_size_for(100, 3, 13) == POOL_FLOOR
-    assert 13 * (pool_size_for(100, 3, 13) + 1) <= 100 - 3
-    # the embedded server (max_connections=200)
-    size = pool_size_for(200, 3, 13)
-    assert size == (200 - 3 - 20) // 13 - 1
-    assert 13 * (size + 1) <= 200 - 3 - 20
-    assert pool_size_for(2000, 3, 13) == POOL_CEILING
+    # this machine's server: 100, 3 for superusers; the 14 processes of make run
+    assert pool_size_for(100, 3, 14) == POOL_FLOOR
+    # the embedded server (max_connections=200): within what it has, with room for tools
+    size = pool_size_for(200, 3, 14)
+    assert size == (200 - 3 - TOOLS_RESERVE) // 14 - 1
+    assert 14 * (size + 1) <= 200 - 3 - TOOLS_RESERVE
+    # what other clients hold is not shared out again
+    assert pool_size_for(200, 3 + 67, 4) < pool_size_for(200, 3, 4)
+    assert pool_size_for(2000, 3, 14) == POOL_CEILING
     assert pool_size_for(100, 3, 0) == POOL_CEILING
 
 
 async def test_make_run_sizes_the_pools_from_the_server_unless_told() -> None:
+    from vc_devrun.database import pool_size_for
     from vc_devrun.runner import Platform
 
     config = load_config(ROOT / "platform.toml", env={})
     log = io.StringIO()
     platform = Platform(config, Output(log, color=False), env={})
     processes = platform.instances(platform.services)
-    with psycopg.connect(SERVER, autocommit=True) as conn:
+    sharing = [p for p in processes if p.database]
+    env = {"DATABASE_URL": SERVER}
+    with psycopg.connect(SERVER, autocommit=True) as conn:  # one more client while it looks
         row = conn.execute(
             "SELECT current_setting('max_connections')::int,"
             " current_setting('superuser_reserved_connections')::int"
         ).fetchone()
-    assert row is not None
-    sharing = [p for p in processes if p.database]
-    env = {"DATABASE_URL": SERVER}
-    await platform.size_pools(env, processes)
-    from vc_devrun.database import pool_size_for
-
-    assert env["DB_POOL_SIZE"] == str(pool_size_for(row[0], row[1], len(sharing)))
-    assert f"a pool of {env['DB_POOL_SIZE']} for each of the {len(sharing)}" in log.getvalue()
+        assert row is not None
+        await platform.size_pools(env, processes)
+    size = int(env["DB_POOL_SIZE"])
+    assert size <= pool_size_for(row[0], row[1] + 1, len(sharing))
+    assert f"a pool of {size} for each of the {len(sharing)} processes" in log.getvalue()
+    # a service whose database is on another server does not share this one's
+    elsewhere = {"DATABASE_URL": SERVER, "TASKS_DATABASE_URL": "postgresql://db.example:6543/t"}
+    await platform.size_pools(elsewhere, processes)
+    assert f"for each of the {len(sharing) - 1} processes" in log.getvalue()
     told = {"DATABASE_URL": SERVER, "DB_POOL_SIZE": "12"}
     await platform.size_pools(told, processes)
     assert told["DB_POOL_SIZE"] == "12"

@@ -69,19 +69,22 @@ POOL_CEILING = 30
 POOL_FLOOR = 5
 
 
-def pool_size_for(max_connections: int, reserved: int, processes: int) -> int:
-    """Each process's pool when ``processes`` share a server of ``max_connections`` (of which
-    ``reserved`` only for superusers). A pool keeps the connections it opened, so after a burst
-    on every service the platform holds the sum of its pools: sized 30 each, 13 processes on a
-    server of 100 ran out ("sorry, too many clients already", 500s in the middle of a bench)."""
+def pool_size_for(max_connections: int, taken: int, processes: int) -> int:
+    """Each process's pool when ``processes`` share a server of ``max_connections`` of which
+    ``taken`` are not ours to use (reserved for superusers, or held by clients already there: an
+    earlier ``make run``, a bench's platform beside it). A pool keeps the connections it opened,
+    so after a burst on every service the platform holds the sum of its pools: sized 30 each, 14
+    processes on a server of 100 ran out ("sorry, too many clients already" in mid-bench)."""
     if processes <= 0:
         return POOL_CEILING
-    share = (max_connections - reserved - TOOLS_RESERVE) // processes - EXTRA_PER_PROCESS
+    share = (max_connections - taken - TOOLS_RESERVE) // processes - EXTRA_PER_PROCESS
     return max(POOL_FLOOR, min(POOL_CEILING, share))
 
 
 async def server_connection_limit(base_url: str) -> tuple[int, int]:
-    """The server's ``max_connections`` and ``superuser_reserved_connections``."""
+    """The server's ``max_connections``, and how many of them are not for the platform about to
+    start: ``superuser_reserved_connections`` and the client connections open now (this one
+    left out)."""
     import psycopg
 
     try:
@@ -93,11 +96,23 @@ async def server_connection_limit(base_url: str) -> tuple[int, int]:
     async with conn:
         cur = await conn.execute(
             "SELECT current_setting('max_connections')::int,"
-            " current_setting('superuser_reserved_connections')::int"
+            " current_setting('superuser_reserved_connections')::int,"
+            " (SELECT count(*) FROM pg_stat_activity"
+            "  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())::int"
         )
         row = await cur.fetchone()
     assert row is not None
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]) + int(row[2])
+
+
+def on_server(name: str, base_url: str, env: Mapping[str, str]) -> bool:
+    """Whether ``name``'s database is on the server of ``base_url`` (its own URL may point to
+    another)."""
+    from urllib.parse import urlsplit
+
+    mine = urlsplit(service_database_url(name, base_url, env))
+    base = urlsplit(libpq_url(base_url))
+    return (mine.hostname, mine.port or 5432) == (base.hostname, base.port or 5432)
 
 
 def versions_dir(service: Entry) -> Path:

@@ -22,12 +22,12 @@ from vc_devrun.config import (
     Entry,
     PlatformConfig,
     env_key,
-    has_own_database_url,
     redact,
 )
 from vc_devrun.database import (
     MigrationError,
     ensure_databases,
+    on_server,
     pool_size_for,
     run_migrations,
     server_connection_limit,
@@ -403,19 +403,20 @@ class Platform:
             await run_migrations(self.config, env, self.output, only=[s.name for s in services])
 
     async def size_pools(self, env: dict[str, str], processes: Sequence[Entry]) -> None:
-        """Share the server's connections among the processes that use it (DB_POOL_SIZE, unless
-        it is set): see :func:`vc_devrun.database.pool_size_for`."""
-        if "DB_POOL_SIZE" in env or "DATABASE_URL" not in env:
+        """Share what the server has left among the processes with a database on it
+        (DB_POOL_SIZE, unless it is set): see :func:`vc_devrun.database.pool_size_for`."""
+        base = env.get("DATABASE_URL")
+        if "DB_POOL_SIZE" in env or not base:
             return
-        sharing = [p for p in processes if p.database and not has_own_database_url(p.name, env)]
+        sharing = [p for p in processes if p.database and on_server(p.name, base, env)]
         if not sharing:
             return
-        limit, reserved = await server_connection_limit(env["DATABASE_URL"])
-        size = pool_size_for(limit, reserved, len(sharing))
+        limit, taken = await server_connection_limit(base)
+        size = pool_size_for(limit, taken, len(sharing))
         env["DB_POOL_SIZE"] = str(size)
         self.output.info(
-            f"PostgreSQL takes {limit} connections: a pool of {size} for each of the"
-            f" {len(sharing)} processes on it (DB_POOL_SIZE overrides)"
+            f"PostgreSQL takes {limit} connections, {taken} of them reserved or in use: a pool"
+            f" of {size} for each of the {len(sharing)} processes on it (DB_POOL_SIZE overrides)"
         )
 
     def _check_ports(self, entries: Sequence[Entry]) -> None:
