@@ -100,8 +100,12 @@ WHERE t.board_id = $1 ORDER BY l.name, l.id
 """
 
 
-REF = "SELECT team_id, board_id FROM tasks WHERE id = $1"
-LOCK_COLUMN = "SELECT id, board_id, is_done FROM board_columns WHERE id = $1 FOR UPDATE"
+REF = "SELECT team_id, board_id, column_id FROM tasks WHERE id = $1"
+# the column a task leaves and the one it enters, in id order (tasks.tasks.positions)
+LOCK_COLUMNS = (
+    "SELECT id, board_id, is_done FROM board_columns WHERE id = ANY($1::uuid[])"
+    " ORDER BY id FOR UPDATE"
+)
 _OTHERS = "FROM tasks WHERE column_id = $1 AND id != $2"
 _NTH = f"(SELECT rank {_OTHERS} ORDER BY rank LIMIT 1 OFFSET {{}})"
 _MINE = "(SELECT rank FROM tasks WHERE id = $2 AND column_id = $1)"
@@ -267,21 +271,29 @@ def create_app() -> FastAPI:
             standing = await conn.fetchrow(STANDING, ref["team_id"], user)
             if standing["deleted"] or standing["role"] is None:
                 return not_found
-            dst = await conn.fetchrow(LOCK_COLUMN, cid)
-            if dst is None or dst["board_id"] != ref["board_id"]:
-                return Response(status_code=422)
-            if index == 0:
-                slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0)
-            else:
-                slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1)
-            count, last, before, after, mine, mine_at = slot
-            at = index if after is not None else count
-            if after is None:
-                before = last
-            rank = _between(before, after)
-            if rank is None:
-                rank = await _spread(conn, cid, at, tid)
-            card = dict(await conn.fetchrow(LOCK_TASK, tid))
+            src = ref["column_id"]
+            await conn.execute("SAVEPOINT task_places")
+            while True:
+                cols = {r["id"]: r for r in await conn.fetch(LOCK_COLUMNS, sorted({src, cid}))}
+                dst = cols.get(cid)
+                if dst is None or dst["board_id"] != ref["board_id"]:
+                    return Response(status_code=422)
+                if index == 0:
+                    slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0)
+                else:
+                    slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1)
+                count, last, before, after, mine, mine_at = slot
+                at = index if after is not None else count
+                if after is None:
+                    before = last
+                rank = _between(before, after)
+                if rank is None:
+                    rank = await _spread(conn, cid, at, tid)
+                card = dict(await conn.fetchrow(LOCK_TASK, tid))
+                if card["column_id"] == src:
+                    break
+                await conn.execute("ROLLBACK TO SAVEPOINT task_places")
+                src = card["column_id"]
             if card["column_id"] == cid and mine is not None:
                 from_at, left_done = mine_at, dst["is_done"]
             else:

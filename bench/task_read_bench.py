@@ -33,8 +33,9 @@ app's (no target: the board's target, p50 < 50 ms through the gateway, is ``task
 
 Then moves on that board, ``POST /api/v1/tasks/{id}/move``: ``--rounds`` times, the bare app's
 move (:mod:`bench.bare_app`: the statements tasks runs for a move, in one transaction: the task's
-team and board, the standing, the column's lock, the neighbours, the task's lock, its row, its
-history, its events in the outbox, its answer) and tasks', ``--move-clients`` (8) connections
+team, board and column, the standing, a savepoint, the locks of the column it leaves and of the
+one it enters, the neighbours, the task's lock, its row, its history, its events in the outbox,
+its answer) and tasks', ``--move-clients`` (8) connections
 each, every request a random task of the board to a random column at a random index 0-200
 (wrk with a Lua script, the same seed for both; else a Python loop). Target (the issue's):
 tasks >= 300 moves/s with 8 clients; printed beside the bare app's rate and CPU per move.

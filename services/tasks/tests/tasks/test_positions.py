@@ -151,3 +151,50 @@ async def test_concurrent_moves_into_one_place_all_land_latest_first(
         [],
         [*reversed(order), *(t["title"] for t in stay)],
     ]
+
+
+async def test_the_moved_events_replay_to_the_board_under_concurrent_moves(
+    live_client: httpx.AsyncClient, team: Team, outbox: ReadOutbox
+) -> None:
+    """A client that keeps a board from ``tasks.task.moved`` alone (take the card out of
+    ``from_position`` of ``from_column_id``, put it at ``position`` of ``to_column_id``) ends with
+    the board the service has, while eight movers move cards in and out of the same columns at
+    once. A move out of a column once took no lock of it, so a move into that column counted its
+    index before the other's commit and announced it after: one too many."""
+    client = live_client
+    board = await create_board(client, team)
+    cols = [c["id"] for c in board["columns"]]
+    tasks = [await create_task(client, cols[i % 3], team.member, title=f"r{i}") for i in range(18)]
+    by_title = {t["title"]: t["id"] for t in tasks}
+    replayed = {
+        col: [by_title[title] for title in titles]
+        for col, titles in zip(cols, await titles_by_column(client, board["id"], team), strict=True)
+    }
+    already = len(await outbox("tasks.task.moved"))
+    users = [team.member, team.other, team.admin]
+
+    async def mover(n: int) -> None:
+        rng = random.Random(100 + n)
+        for _ in range(10):
+            r = await client.post(
+                f"/api/v1/tasks/{rng.choice(tasks)['id']}/move",
+                json={"column_id": rng.choice(cols), "position": rng.randint(0, 7)},
+                headers=users[n % 3].headers,
+            )
+            assert r.status_code == 200, r.text
+
+    await asyncio.gather(*[mover(n) for n in range(8)])
+    moved = [
+        e["data"]
+        for e in (await outbox("tasks.task.moved"))[already:]
+        if e["data"]["board_id"] == board["id"]
+    ]
+    assert moved
+    for i, e in enumerate(moved):
+        src, dst = replayed[e["from_column_id"]], replayed[e["to_column_id"]]
+        assert src.index(e["task_id"]) == e["from_position"], (i, e)
+        src.remove(e["task_id"])
+        assert 0 <= e["position"] <= len(dst), (i, e)
+        dst.insert(e["position"], e["task_id"])
+    now = await titles_by_column(client, board["id"], team)
+    assert [[by_title[t] for t in titles] for titles in now] == [replayed[c] for c in cols]

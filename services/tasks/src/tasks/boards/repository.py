@@ -6,7 +6,19 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Uuid, bindparam, column, delete, func, select, update, values
+from sqlalchemy import (
+    Integer,
+    Uuid,
+    any_,
+    bindparam,
+    column,
+    delete,
+    func,
+    select,
+    update,
+    values,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from vc_common.db import PreparedWrite
 from vc_common.pagination import PageParams, paginate
@@ -114,6 +126,24 @@ async def lock_column(session: AsyncSession, column_id: uuid.UUID) -> Any | None
     """One column's ``id``, ``board_id`` and ``is_done``, its row locked ``FOR UPDATE`` until
     commit (what a task entering it takes), or None; a record, not an ORM object."""
     return await _lock_column.first(session, column_id=column_id)
+
+
+_lock_columns_by_id = PreparedWrite(
+    select(_c.c.id, _c.c.board_id, _c.c.is_done)
+    .where(_c.c.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
+    .order_by(_c.c.id)
+    .with_for_update()
+)
+
+
+async def lock_column_rows(
+    session: AsyncSession, column_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """The columns' ``id``, ``board_id`` and ``is_done`` by id, their rows locked ``FOR UPDATE``
+    until commit in id order (the order every lock of several columns takes: two movers never
+    deadlock); records, not ORM objects. A column that does not exist is not in the answer."""
+    rows = await _lock_columns_by_id.all(session, ids=sorted(column_ids))
+    return {r["id"]: r for r in rows}
 
 
 async def set_orders(session: AsyncSession, changed: Sequence[tuple[uuid.UUID, int]]) -> None:

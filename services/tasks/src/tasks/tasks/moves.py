@@ -1,27 +1,39 @@
 """Moving a task within its column or to another column of the same board.
 
 ``position`` is the task's index in the target column after the move (past the end: last). The
-move holds the lock of the target column and then the task's row (``tasks.tasks.positions``) and
-writes the task's row only (its column, rank, version), with its history and its events in the
-same statement, and answers from the row it locked (``tasks.tasks.repository.write_move``,
-``answer``); entering or leaving a done column completes or reopens the task
-(``tasks.tasks.completion``). A move that changes nothing (the same
-place in the same column) writes nothing: no new version, no history, no event.
+move holds the locks of the column it leaves and of the one it enters, then the task's row
+(``tasks.tasks.positions.with_places_locked``), so the indexes it announces are those of one
+moment that no other move of those columns overlaps. It writes the task's row only (its column,
+rank, version), with its history and its events in the same statement, and answers from the row
+it locked (``tasks.tasks.repository.write_move``, ``answer``); entering or leaving a done column
+completes or reopens the task (``tasks.tasks.completion``). A move that changes nothing (the
+same place in the same column) writes nothing: no new version, no history, no event.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Any, NamedTuple
 
 from vc_common.context import Context
 from vc_common.errors import Invalid, NotFound
 
 from tasks import events
-from tasks.boards import repository as board_repo
 from tasks.tasks import completion, positions
 from tasks.tasks import repository as repo
 from tasks.tasks.schemas import TaskMove, TaskRead
 from tasks.tasks.service import TASK_NOT_FOUND
+
+
+class _Placed(NamedTuple):
+    """Where a move takes the task, found under the locks of both columns and the task's."""
+
+    locked: repo.Locked
+    rank: int
+    position: int
+    from_position: int
+    enters_done: bool
+    left_done: bool
 
 
 async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRead:
@@ -29,27 +41,35 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
     found_ref = await repo.ref(session, task_id)  # no ORM object: the row is re-read locked
     if found_ref is None:
         raise NotFound(TASK_NOT_FOUND)
-    team_id, board_id = found_ref
+    team_id, board_id, seen_in = found_ref
     await ctx.authorize(team_id, "task.write", not_found=TASK_NOT_FOUND)
-    dst = await board_repo.lock_column(session, data.column_id)
-    if dst is None or dst["board_id"] != board_id:
-        raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
-    dst_id, enters_done = dst["id"], dst["is_done"]
-    found, rank = await positions.place(session, dst_id, data.position, task_id)
-    new_pos = found.at
-    locked = await repo.lock_detached(session, task_id)  # re-read: it may have moved meanwhile
-    if locked is None:
-        raise NotFound(TASK_NOT_FOUND)
+    dst_id = data.column_id
+
+    async def place(columns: dict[uuid.UUID, Any]) -> tuple[_Placed, uuid.UUID]:
+        dst = columns.get(dst_id)
+        if dst is None or dst["board_id"] != board_id:
+            raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
+        enters_done = bool(dst["is_done"])
+        found, rank = await positions.place(session, dst_id, data.position, task_id)
+        locked = await repo.lock_detached(session, task_id)  # re-read: it may have moved
+        if locked is None:
+            raise NotFound(TASK_NOT_FOUND)
+        task = locked.task
+        if task.column_id == dst_id and found.current is not None:
+            # it was there before the lock, and only this move could have moved it inside it
+            from_pos, left_done = found.current, enters_done
+        else:
+            # under the lock of the column it leaves: no task enters or leaves it meanwhile
+            from_pos, left_done = await repo.whereabouts(session, task)
+        placed = _Placed(locked, rank, found.at, from_pos, enters_done, left_done)
+        return placed, task.column_id
+
+    placed = await positions.with_places_locked(session, seen_in, {dst_id}, place)
+    locked, rank, new_pos, from_pos, enters_done, left_done = placed
     fresh = locked.task
     from_column_id = fresh.column_id
-    if from_column_id == dst_id and found.current is not None:
-        # it was there before the lock, and only this move could have moved it inside it
-        from_pos, left_done = found.current, enters_done
-        if new_pos == from_pos:
-            return repo.answer(locked, from_pos)  # nothing moves
-    else:
-        # read after the task's lock: a column turning done meanwhile is seen, or waits for us
-        from_pos, left_done = await repo.whereabouts(session, fresh)
+    if from_column_id == dst_id and new_pos == from_pos:
+        return repo.answer(locked, from_pos)  # nothing moves
     before_done, now = fresh.completed_at, ctx.now()
     fresh.column_id = dst_id
     fresh.rank = rank

@@ -474,13 +474,18 @@ async def whereabouts(session: AsyncSession, task: Task) -> tuple[int, bool]:
     return int(row[0]), bool(row[1])
 
 
-_ref = Prepared(select(_t.c.team_id, _t.c.board_id).where(_t.c.id == bindparam("task_id")))
+_ref = Prepared(
+    select(_t.c.team_id, _t.c.board_id, _t.c.column_id).where(_t.c.id == bindparam("task_id"))
+)
 
 
-async def ref(session: AsyncSession, task_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
-    """The task's team and board (no ORM object), or None."""
+async def ref(
+    session: AsyncSession, task_id: uuid.UUID
+) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID] | None:
+    """The task's team, board and column (no ORM object, no lock: the column is where it was
+    then), or None."""
     row = await _ref.first(session, task_id=task_id)
-    return None if row is None else (row["team_id"], row["board_id"])
+    return None if row is None else (row["team_id"], row["board_id"], row["column_id"])
 
 
 async def lock_ids_by_rank(

@@ -255,12 +255,18 @@ async def _record_update(ctx: Context, task: Task, diff: dict[str, dict[str, Any
 
 
 async def delete_task(ctx: Context, task_id: uuid.UUID) -> None:
-    """No other task changes: the ones after it just come one index earlier."""
+    """No other task changes: the ones after it just come one index earlier, so it holds its
+    column's lock, as a move out does (``tasks.tasks.positions``)."""
     task = await visible_task(ctx, task_id, "task.write")
     session = ctx.session
-    fresh = await repo.lock(session, task.id)
-    if fresh is None:
-        raise NotFound(TASK_NOT_FOUND)
+
+    async def lock(_columns: dict[uuid.UUID, Any]) -> tuple[Task, uuid.UUID]:
+        fresh = await repo.lock(session, task_id)
+        if fresh is None:
+            raise NotFound(TASK_NOT_FOUND)
+        return fresh, fresh.column_id
+
+    fresh = await positions.with_places_locked(session, task.column_id, set(), lock)
     snapshot = events.snapshot(fresh)
     completed_at = fresh.completed_at
     await repo.delete_task(session, fresh)
