@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from vc_common.migrations import heads
 from vc_devrun.config import load_config
-from vc_devrun.database import at_head, run_migrations, script_heads, versions_dir
+from vc_devrun.database import at_head, run_migrations, script_heads, servers_of, versions_dir
 from vc_devrun.procs import Output
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -74,7 +74,9 @@ def test_the_pools_share_the_servers_connections() -> None:
     from vc_devrun.database import POOL_CEILING, POOL_FLOOR, TOOLS_RESERVE, pool_size_for
 
     # this machine's server: 100, 3 for superusers; the 14 processes of make run
-    assert pool_size_for(100, 3, 14) == POOL_FLOOR
+    assert pool_size_for(100, 3, 14) == (100 - 3 - TOOLS_RESERVE) // 14 - 1 == 4
+    # and a bench's platform of 5 beside it: the least a pool gets
+    assert pool_size_for(100, 3 + 65, 5) == POOL_FLOOR
     # the embedded server (max_connections=200): within what it has, with room for tools
     size = pool_size_for(200, 3, 14)
     assert size == (200 - 3 - TOOLS_RESERVE) // 14 - 1
@@ -103,12 +105,19 @@ async def test_make_run_sizes_the_pools_from_the_server_unless_told() -> None:
         assert row is not None
         await platform.size_pools(env, processes)
     size = int(env["DB_POOL_SIZE"])
+    assert env["DB_MAX_OVERFLOW"] == str(2 * size)
     assert size <= pool_size_for(row[0], row[1] + 1, len(sharing))
     assert f"a pool of {size} for each of the {len(sharing)} processes" in log.getvalue()
-    # a service whose database is on another server does not share this one's
-    elsewhere = {"DATABASE_URL": SERVER, "TASKS_DATABASE_URL": "postgresql://db.example:6543/t"}
-    await platform.size_pools(elsewhere, processes)
-    assert f"for each of the {len(sharing) - 1} processes" in log.getvalue()
+    # services with databases of their own, here on the same server under other names, share
+    # it just the same; one on another server does not
+    own = {
+        f"{p.name.upper()}_DATABASE_URL": SERVER.rsplit("/", 1)[0] + f"/x_{p.name}" for p in sharing
+    }
+    assert servers_of(processes, SERVER, own) == {
+        SERVER.rsplit("/", 1)[0] + "/postgres": len(sharing)
+    }
+    elsewhere = {**own, "TASKS_DATABASE_URL": "postgresql://db.example:6543/t"}
+    assert sorted(servers_of(processes, SERVER, elsewhere).values()) == [1, len(sharing) - 1]
     told = {"DATABASE_URL": SERVER, "DB_POOL_SIZE": "12"}
     await platform.size_pools(told, processes)
     assert told["DB_POOL_SIZE"] == "12"

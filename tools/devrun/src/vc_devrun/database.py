@@ -66,7 +66,7 @@ EXTRA_PER_PROCESS = 1
 #: the pool a process gets when the server has room (vc_common.settings.db_pool_size's default)
 POOL_CEILING = 30
 #: and the least it gets however many processes share the server
-POOL_FLOOR = 5
+POOL_FLOOR = 3
 
 
 def pool_size_for(max_connections: int, taken: int, processes: int) -> int:
@@ -105,14 +105,23 @@ async def server_connection_limit(base_url: str) -> tuple[int, int]:
     return int(row[0]), int(row[1]) + int(row[2])
 
 
-def on_server(name: str, base_url: str, env: Mapping[str, str]) -> bool:
-    """Whether ``name``'s database is on the server of ``base_url`` (its own URL may point to
-    another)."""
-    from urllib.parse import urlsplit
+def servers_of(processes: Sequence[Entry], base_url: str, env: Mapping[str, str]) -> dict[str, int]:
+    """The PostgreSQL servers the processes' databases are on (a libpq URL of each, to ask it
+    its limits), and how many of the processes use each: a service's own
+    ``<SERVICE>_DATABASE_URL`` may point to another server than ``DATABASE_URL``."""
+    from urllib.parse import urlsplit, urlunsplit
 
-    mine = urlsplit(service_database_url(name, base_url, env))
-    base = urlsplit(libpq_url(base_url))
-    return (mine.hostname, mine.port or 5432) == (base.hostname, base.port or 5432)
+    found: dict[tuple[str | None, int], str] = {}
+    count: dict[str, int] = {}
+    for p in processes:
+        if not p.database:
+            continue
+        url = service_database_url(p.name, base_url, env)
+        parts = urlsplit(url)
+        key = (parts.hostname, parts.port or 5432)
+        server = found.setdefault(key, urlunsplit(parts._replace(path="/postgres", query="")))
+        count[server] = count.get(server, 0) + 1
+    return count
 
 
 def versions_dir(service: Entry) -> Path:

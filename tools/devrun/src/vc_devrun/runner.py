@@ -27,10 +27,10 @@ from vc_devrun.config import (
 from vc_devrun.database import (
     MigrationError,
     ensure_databases,
-    on_server,
     pool_size_for,
     run_migrations,
     server_connection_limit,
+    servers_of,
 )
 from vc_devrun.forkserver import TITLE_ROOM, Forker, become_subreaper
 from vc_devrun.infra import PLANNED_PORTS, Infra, InfraError
@@ -38,6 +38,8 @@ from vc_devrun.procs import ManagedProcess, Output
 from vc_devrun.webbuild import build_web
 
 READY_TIMEOUT = 60.0
+#: how many times its pool a process may open beyond it in a burst (make run's pools)
+OVERFLOW_FACTOR = 2
 _SERVICE_PROBES = ("/readyz", "/healthz", "/health")
 _GATEWAY_PROBES = ("/health", "/healthz", "/readyz")
 
@@ -403,21 +405,32 @@ class Platform:
             await run_migrations(self.config, env, self.output, only=[s.name for s in services])
 
     async def size_pools(self, env: dict[str, str], processes: Sequence[Entry]) -> None:
-        """Share what the server has left among the processes with a database on it
-        (DB_POOL_SIZE, unless it is set): see :func:`vc_devrun.database.pool_size_for`."""
+        """Share what each server has left among the processes with a database on it
+        (DB_POOL_SIZE, unless it is set: the smallest share of any server): see
+        :func:`vc_devrun.database.pool_size_for`."""
         base = env.get("DATABASE_URL")
         if "DB_POOL_SIZE" in env or not base:
             return
-        sharing = [p for p in processes if p.database and on_server(p.name, base, env)]
-        if not sharing:
-            return
-        limit, taken = await server_connection_limit(base)
-        size = pool_size_for(limit, taken, len(sharing))
-        env["DB_POOL_SIZE"] = str(size)
-        self.output.info(
-            f"PostgreSQL takes {limit} connections, {taken} of them reserved or in use: a pool"
-            f" of {size} for each of the {len(sharing)} processes on it (DB_POOL_SIZE overrides)"
-        )
+        sizes = []
+        for server, sharing in servers_of(processes, base, env).items():
+            limit, taken = await server_connection_limit(server)
+            size = pool_size_for(limit, taken, sharing)
+            sizes.append(size)
+            self.output.info(
+                f"PostgreSQL at {redact(server)} takes {limit} connections, {taken} of them"
+                f" reserved or in use: a pool of {size} for each of the {sharing} processes on it"
+            )
+        if sizes:
+            # a burst on one service may open twice its pool more; those close again on their
+            # return once the burst is over (an overflow connection is not kept idle), so what
+            # the platform holds at rest stays within the server's share
+            size = min(sizes)
+            env["DB_POOL_SIZE"] = str(size)
+            env.setdefault("DB_MAX_OVERFLOW", str(OVERFLOW_FACTOR * size))
+            self.output.info(
+                f"DB_POOL_SIZE={size} DB_MAX_OVERFLOW={env['DB_MAX_OVERFLOW']} (set them to"
+                " override)"
+            )
 
     def _check_ports(self, entries: Sequence[Entry]) -> None:
         for entry in entries:
