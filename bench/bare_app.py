@@ -109,11 +109,14 @@ LOCK_COLUMNS = (
 _OTHERS = "FROM tasks WHERE column_id = $1 AND id != $2"
 _NTH = f"(SELECT rank {_OTHERS} ORDER BY rank LIMIT 1 OFFSET {{}})"
 _MINE = "(SELECT rank FROM tasks WHERE id = $2 AND column_id = $1)"
+_THERE = "(SELECT rank FROM tasks WHERE id = $2 AND column_id = $5)"
+# and where the task is in the column it leaves ($5), read under that column's lock
 _SLOT = f"""
 SELECT (SELECT count(id) {_OTHERS}), (SELECT max(rank) {_OTHERS}), {{before}}, {_NTH.format("$3")},
-       {_MINE}, (SELECT count(id) FROM tasks WHERE column_id = $1 AND rank < {_MINE})
+       {_MINE}, (SELECT count(id) FROM tasks WHERE column_id = $1 AND rank < {_MINE}),
+       {_THERE}, (SELECT count(id) FROM tasks WHERE column_id = $5 AND rank < {_THERE})
 """
-SLOT_FIRST = _SLOT.format(before="NULL")
+SLOT_FIRST = _SLOT.format(before="NULL").replace("$5", "$4")
 SLOT_K = _SLOT.format(before=_NTH.format("$4"))
 LOCK_TASK = """
 SELECT t.*,
@@ -279,10 +282,10 @@ def create_app() -> FastAPI:
                 if dst is None or dst["board_id"] != ref["board_id"]:
                     return Response(status_code=422)
                 if index == 0:
-                    slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0)
+                    slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0, src)
                 else:
-                    slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1)
-                count, last, before, after, mine, mine_at = slot
+                    slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1, src)
+                count, last, before, after, mine, mine_at, there, there_at = slot
                 at = index if after is not None else count
                 if after is None:
                     before = last
@@ -296,6 +299,8 @@ def create_app() -> FastAPI:
                 src = card["column_id"]
             if card["column_id"] == cid and mine is not None:
                 from_at, left_done = mine_at, dst["is_done"]
+            elif there is not None:
+                from_at, left_done = there_at, cols[src]["is_done"]
             else:
                 from_at, left_done = await conn.fetchrow(
                     WHEREABOUTS, card["column_id"], card["rank"]

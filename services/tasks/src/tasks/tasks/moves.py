@@ -45,12 +45,12 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
     await ctx.authorize(team_id, "task.write", not_found=TASK_NOT_FOUND)
     dst_id = data.column_id
 
-    async def place(columns: dict[uuid.UUID, Any]) -> tuple[_Placed, uuid.UUID]:
+    async def place(columns: dict[uuid.UUID, Any], src: uuid.UUID) -> tuple[_Placed, uuid.UUID]:
         dst = columns.get(dst_id)
         if dst is None or dst["board_id"] != board_id:
             raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
         enters_done = bool(dst["is_done"])
-        found, rank = await positions.place(session, dst_id, data.position, task_id)
+        found, rank = await positions.place(session, dst_id, data.position, task_id, src)
         locked = await repo.lock_detached(session, task_id)  # re-read: it may have moved
         if locked is None:
             raise NotFound(TASK_NOT_FOUND)
@@ -58,8 +58,10 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
         if task.column_id == dst_id and found.current is not None:
             # it was there before the lock, and only this move could have moved it inside it
             from_pos, left_done = found.current, enters_done
-        else:
-            # under the lock of the column it leaves: no task enters or leaves it meanwhile
+        elif task.column_id == src and found.leaves_at is not None and src in columns:
+            # seen in the column it leaves by the slot's statement, under that column's lock
+            from_pos, left_done = found.leaves_at, bool(columns[src]["is_done"])
+        else:  # it moved before the locks (tried again), or its column is gone
             from_pos, left_done = await repo.whereabouts(session, task)
         placed = _Placed(locked, rank, found.at, from_pos, enters_done, left_done)
         return placed, task.column_id

@@ -51,19 +51,20 @@ async def with_places_locked(
     session: AsyncSession,
     first_seen: uuid.UUID,
     also: set[uuid.UUID],
-    body: Callable[[dict[uuid.UUID, Any]], Awaitable[tuple[T, uuid.UUID]]],
+    body: Callable[[dict[uuid.UUID, Any], uuid.UUID], Awaitable[tuple[T, uuid.UUID]]],
 ) -> T:
     """Run ``body`` holding the locks of the task's column (``first_seen``: where it was when
     read without a lock) and of the columns ``also``, all taken in id order in one statement.
-    ``body`` gets those columns (id -> record), locks the task and answers its result and the
-    column the task is in. When that is not the column locked for it (a move of the task
-    committed in between), rolling back to a savepoint taken before the locks releases them and
-    undoes what ``body`` wrote, and the locks are taken again with the task's new column."""
+    ``body`` gets those columns (id -> record) and the one locked for the task, locks the task
+    and answers its result and the column the task is in. When that is not the column locked
+    for it (a move of the task committed in between), rolling back to a savepoint taken before
+    the locks releases them and undoes what ``body`` wrote, and the locks are taken again with
+    the task's new column."""
     await session.execute(_SAVEPOINT)
     src = first_seen
     for _ in range(ATTEMPTS):
         columns = await board_repo.lock_column_rows(session, {src, *also})
-        result, now_in = await body(columns)
+        result, now_in = await body(columns, src)
         if now_in == src:
             return result
         await session.execute(_RELEASE)
@@ -74,13 +75,17 @@ async def with_places_locked(
 
 
 async def place(
-    session: AsyncSession, column_id: uuid.UUID, index: int | None, task_id: uuid.UUID
+    session: AsyncSession,
+    column_id: uuid.UUID,
+    index: int | None,
+    task_id: uuid.UUID,
+    leaving: uuid.UUID | None = None,
 ) -> tuple[repo.Slot, int]:
     """Where task ``task_id`` goes entering (or moving inside) the column at ``index`` (``None``,
     or past the end: last), and the rank it takes there. The caller holds the column's lock and
     writes the rank on the task; the only other rows this may write are the column's, on a
     rebalance (which gives the task, when it is in the column, its new rank already)."""
-    found = await repo.slot(session, column_id, index, task_id)
+    found = await repo.slot(session, column_id, index, task_id, leaving)
     rank = ordering.rank_between(found.before, found.after)
     if rank is None:
         rank = await rebalance(session, column_id, found.at, task_id)

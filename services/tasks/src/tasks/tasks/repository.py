@@ -401,6 +401,9 @@ class Slot(NamedTuple):
     before: int | None  # the rank of the task it follows (None: it goes first)
     after: int | None  # the rank of the task it precedes (None: it goes last)
     current: int | None  # its index in the column now (None: it is not in the column)
+    #: its index in the column ``leaving`` of :func:`slot` (None: it is not there); a move
+    #: holding that column's lock learns where the task leaves from without a statement more
+    leaves_at: int | None = None
 
 
 def _slot_statement(index: str | None) -> Prepared:
@@ -420,6 +423,8 @@ def _slot_statement(index: str | None) -> Prepared:
         ).scalar_subquery()
 
     mine = select(t.c.rank).where(t.c.id == task_id, t.c.column_id == column_id)
+    leaving = bindparam("leaving", type_=Uuid)
+    mine_there = select(t.c.rank).where(t.c.id == task_id, t.c.column_id == leaving)
     return Prepared(
         select(
             select(func.count(t.c.id)).where(*others).scalar_subquery(),
@@ -430,6 +435,10 @@ def _slot_statement(index: str | None) -> Prepared:
             select(func.count(t.c.id))
             .where(t.c.column_id == column_id, t.c.rank < mine.scalar_subquery())
             .scalar_subquery(),
+            mine_there.scalar_subquery(),
+            select(func.count(t.c.id))
+            .where(t.c.column_id == leaving, t.c.rank < mine_there.scalar_subquery())
+            .scalar_subquery(),
         )
     )
 
@@ -438,11 +447,16 @@ _SLOT = {None: _slot_statement(None), "first": _slot_statement("first"), "k": _s
 
 
 async def slot(
-    session: AsyncSession, column_id: uuid.UUID, index: int | None, task_id: uuid.UUID
+    session: AsyncSession,
+    column_id: uuid.UUID,
+    index: int | None,
+    task_id: uuid.UUID,
+    leaving: uuid.UUID | None = None,
 ) -> Slot:
     """The neighbours of index ``index`` (``None``: last) in the column for task ``task_id``,
-    leaving it out of the column's sequence; one statement."""
-    ids = {"column_id": column_id, "task_id": task_id}
+    leaving it out of the column's sequence, and its index in column ``leaving``; one
+    statement."""
+    ids = {"column_id": column_id, "task_id": task_id, "leaving": leaving or column_id}
     if index is None:
         row = await _SLOT[None].one(session, **ids)
     elif index == 0:
@@ -451,9 +465,10 @@ async def slot(
         row = await _SLOT["k"].one(session, **ids, before=index - 1, after=index)
     count, last, before, after = int(row[0]), row[1], row[2], row[3]
     current = int(row[5]) if row[4] is not None else None
+    leaves_at = int(row[7]) if row[6] is not None else None
     if index is None or after is None:  # last (asked for, or past the end)
-        return Slot(count, last, None, current)
-    return Slot(index, before, after, current)
+        return Slot(count, last, None, current, leaves_at)
+    return Slot(index, before, after, current, leaves_at)
 
 
 _whereabouts = Prepared(

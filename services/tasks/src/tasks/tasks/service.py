@@ -260,7 +260,7 @@ async def delete_task(ctx: Context, task_id: uuid.UUID) -> None:
     task = await visible_task(ctx, task_id, "task.write")
     session = ctx.session
 
-    async def lock(_columns: dict[uuid.UUID, Any]) -> tuple[Task, uuid.UUID]:
+    async def lock(_columns: dict[uuid.UUID, Any], _src: uuid.UUID) -> tuple[Task, uuid.UUID]:
         fresh = await repo.lock(session, task_id)
         if fresh is None:
             raise NotFound(TASK_NOT_FOUND)
