@@ -148,7 +148,8 @@ def pg_connections(url: str | None = None) -> tuple[int, int] | None:
             url.replace("postgresql+asyncpg://", "postgresql://"), connect_timeout=5
         ) as conn:
             row = conn.execute(
-                "SELECT count(*), current_setting('max_connections')::int FROM pg_stat_activity"
+                "SELECT count(*) FILTER (WHERE backend_type = 'client backend'),"
+                " current_setting('max_connections')::int FROM pg_stat_activity"
             ).fetchone()
     except Exception:
         return None

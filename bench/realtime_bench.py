@@ -148,6 +148,11 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # beside make run's platform on one server (this machine's: 100 connections, ~65 of
+        # them make run's at rest), a second platform must stay small: 4 a process, no
+        # overflow (make bench lost this bench to "too many clients" twice)
+        env.setdefault("DB_POOL_SIZE", "4")
+        env.setdefault("DB_MAX_OVERFLOW", "0")
         for s in SERVICES:
             env[f"{s.upper()}_PORT"] = str(self.ports[s])
             env[f"{s.upper()}_DATABASE_URL"] = self.db_url(s)
