@@ -248,31 +248,25 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _unavailable(request: Request, exc: Exception, what: str, retry_after: int) -> Response:
+    log.warning(
+        "%s unavailable on %s %s: %s", what, request.method, request.url.path, repr(exc)[:500]
+    )
+    return problem(
+        503,
+        f"The service's {what} is unavailable for a moment; retry shortly.",
+        slug="service-unavailable",
+        title="Service unavailable",
+        headers={"Retry-After": str(retry_after)},
+        instance=request.url.path,
+    )
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     if database_unavailable(exc):
-        log.warning(
-            "database unavailable on %s %s: %s", request.method, request.url.path, repr(exc)[:500]
-        )
-        return problem(
-            503,
-            "The service's database is unavailable for a moment; retry shortly.",
-            slug="service-unavailable",
-            title="Service unavailable",
-            headers={"Retry-After": str(RETRY_AFTER_DATABASE)},
-            instance=request.url.path,
-        )
+        return _unavailable(request, exc, "database", RETRY_AFTER_DATABASE)
     if redis_unavailable(exc):
-        log.warning(
-            "redis unavailable on %s %s: %s", request.method, request.url.path, repr(exc)[:500]
-        )
-        return problem(
-            503,
-            "A store the service needs is unavailable for a moment; retry shortly.",
-            slug="service-unavailable",
-            title="Service unavailable",
-            headers={"Retry-After": str(RETRY_AFTER_REDIS)},
-            instance=request.url.path,
-        )
+        return _unavailable(request, exc, "Redis", RETRY_AFTER_REDIS)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(
         500,

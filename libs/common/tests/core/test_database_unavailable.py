@@ -9,7 +9,7 @@ import contextlib
 import asyncpg
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import make_url, text
+from sqlalchemy import URL, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from vc_common.errors import PROBLEM_JSON, install_error_handlers
 from vc_common.ports import free_port
@@ -31,6 +31,15 @@ async def _role_without_connections() -> None:
         await conn.close()
 
 
+async def _select_one(url: str | URL) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
 def app_with(port: int) -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
@@ -38,12 +47,7 @@ def app_with(port: int) -> FastAPI:
     @app.get("/down")
     async def down() -> None:
         # nothing listens there: what a service sees while PostgreSQL is dead
-        engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        finally:
-            await engine.dispose()
+        await _select_one(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/x")
 
     @app.get("/starting")
     async def starting() -> None:
@@ -55,13 +59,7 @@ def app_with(port: int) -> FastAPI:
     @app.get("/full")
     async def full() -> None:
         # a role allowed no connection: the server answers as when every slot is taken (53300)
-        url = make_url(to_async_url(server_url())).set(username=FULL_ROLE, password=None)
-        engine = create_async_engine(url)
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        finally:
-            await engine.dispose()
+        await _select_one(make_url(to_async_url(server_url())).set(username=FULL_ROLE))
 
     @app.get("/no-redis")
     async def no_redis() -> None:

@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from vc_devrun.config import (
     Entry,
@@ -24,6 +25,18 @@ class MigrationError(Exception):
     """A database could not be created or a migration failed."""
 
 
+async def _connect(base_url: str) -> Any:
+    """An autocommit psycopg connection to the server of ``base_url``."""
+    import psycopg
+
+    try:
+        return await psycopg.AsyncConnection.connect(
+            libpq_url(base_url), autocommit=True, connect_timeout=10
+        )
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot connect to {redact(base_url)}: {exc}") from exc
+
+
 async def ensure_databases(
     services: Sequence[Entry], base_url: str, env: Mapping[str, str], output: Output
 ) -> list[str]:
@@ -36,13 +49,7 @@ async def ensure_databases(
     if not wanted:
         return []
     created: list[str] = []
-    try:
-        conn = await psycopg.AsyncConnection.connect(
-            libpq_url(base_url), autocommit=True, connect_timeout=10
-        )
-    except psycopg.Error as exc:
-        raise MigrationError(f"cannot connect to {redact(base_url)}: {exc}") from exc
-    async with conn:
+    async with await _connect(base_url) as conn:
         for name in wanted:
             cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if await cur.fetchone() is not None:
@@ -85,15 +92,7 @@ async def server_connection_limit(base_url: str) -> tuple[int, int]:
     """The server's ``max_connections``, and how many of them are not for the platform about to
     start: ``superuser_reserved_connections`` and the client connections open now (this one
     left out)."""
-    import psycopg
-
-    try:
-        conn = await psycopg.AsyncConnection.connect(
-            libpq_url(base_url), autocommit=True, connect_timeout=10
-        )
-    except psycopg.Error as exc:
-        raise MigrationError(f"cannot connect to {redact(base_url)}: {exc}") from exc
-    async with conn:
+    async with await _connect(base_url) as conn:
         cur = await conn.execute(
             "SELECT current_setting('max_connections')::int,"
             " current_setting('superuser_reserved_connections')::int,"
