@@ -115,19 +115,6 @@ async def lock_columns(session: AsyncSession, column_ids: set[uuid.UUID]) -> lis
 
 
 _c = Column.__table__
-_lock_column = PreparedWrite(
-    select(_c.c.id, _c.c.board_id, _c.c.is_done)
-    .where(_c.c.id == bindparam("column_id", type_=Uuid))
-    .with_for_update()
-)
-
-
-async def lock_column(session: AsyncSession, column_id: uuid.UUID) -> Any | None:
-    """One column's ``id``, ``board_id`` and ``is_done``, its row locked ``FOR UPDATE`` until
-    commit (what a task entering it takes), or None; a record, not an ORM object."""
-    return await _lock_column.first(session, column_id=column_id)
-
-
 _lock_columns_by_id = PreparedWrite(
     select(_c.c.id, _c.c.board_id, _c.c.is_done)
     .where(_c.c.id == any_(bindparam("ids", type_=ARRAY(Uuid))))
