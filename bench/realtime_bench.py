@@ -95,7 +95,10 @@ class Platform:
         self.ports = {s: free_port() for s in SERVICES}
         self.gateway_port = free_port()
         self.nats_url = ""
-        self.dbs = {s: f"bench_rt_{s}" for s in (*SERVICES, "producer")}
+        # the platform's databases are on a PostgreSQL of its own, embedded by make run's
+        # runner (beside make run's platform, the two did not fit in this machine's server of
+        # 100 connections: "too many clients" twice); the event producer's stays on the server
+        self.dbs = {"producer": "bench_rt_producer"}
 
     @property
     def base(self) -> str:
@@ -132,6 +135,8 @@ class Platform:
             k: v
             for k, v in os.environ.items()
             if k not in {"EVENT_BUS_URL", "NATS_URL", "REDIS_URL", "ENVIRONMENT"}
+            and not k.endswith("DATABASE_URL")
+            and not k.startswith("DB_")
         }
         env.update(
             {
@@ -148,14 +153,8 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        # beside make run's platform on one server (this machine's: 100 connections, ~65 of
-        # them make run's at rest), a second platform must stay small: 4 a process, no
-        # overflow (make bench lost this bench to "too many clients" twice)
-        env.setdefault("DB_POOL_SIZE", "4")
-        env.setdefault("DB_MAX_OVERFLOW", "0")
         for s in SERVICES:
             env[f"{s.upper()}_PORT"] = str(self.ports[s])
-            env[f"{s.upper()}_DATABASE_URL"] = self.db_url(s)
         log = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vc_devrun", "run", "--no-color", "--only", ",".join(SERVICES)],

@@ -88,6 +88,16 @@ def pool_size_for(max_connections: int, taken: int, processes: int) -> int:
     return max(POOL_FLOOR, min(POOL_CEILING, share))
 
 
+def overflow_for(max_connections: int, taken: int, processes: int, size: int) -> int:
+    """What each process may open beyond its pool of ``size`` in a burst: only what the pools
+    leave of the share, so that every process bursting at once still fits (an overflow of twice
+    the pool filled the server: realtime's two replicas opened 90 each for 1,000 sockets)."""
+    if processes <= 0:
+        return 0
+    left = max_connections - taken - TOOLS_RESERVE - processes * (size + EXTRA_PER_PROCESS)
+    return max(0, left // processes)
+
+
 async def server_connection_limit(base_url: str) -> tuple[int, int]:
     """The server's ``max_connections``, and how many of them are not for the platform about to
     start: ``superuser_reserved_connections`` and the client connections open now (this one

@@ -27,6 +27,7 @@ from vc_devrun.config import (
 from vc_devrun.database import (
     MigrationError,
     ensure_databases,
+    overflow_for,
     pool_size_for,
     run_migrations,
     server_connection_limit,
@@ -38,8 +39,6 @@ from vc_devrun.procs import ManagedProcess, Output
 from vc_devrun.webbuild import build_web
 
 READY_TIMEOUT = 60.0
-#: how many times its pool a process may open beyond it in a burst (make run's pools)
-OVERFLOW_FACTOR = 2
 _SERVICE_PROBES = ("/readyz", "/healthz", "/health")
 _GATEWAY_PROBES = ("/health", "/healthz", "/readyz")
 
@@ -411,22 +410,21 @@ class Platform:
         base = env.get("DATABASE_URL")
         if "DB_POOL_SIZE" in env or not base:
             return
-        sizes = []
+        sizes: list[tuple[int, int]] = []
         for server, sharing in servers_of(processes, base, env).items():
             limit, taken = await server_connection_limit(server)
             size = pool_size_for(limit, taken, sharing)
-            sizes.append(size)
+            overflow = overflow_for(limit, taken, sharing, size)
+            sizes.append((size, overflow))
             self.output.info(
                 f"PostgreSQL at {redact(server)} takes {limit} connections, {taken} of them"
-                f" reserved or in use: a pool of {size} for each of the {sharing} processes on it"
+                f" reserved or in use: a pool of {size} (+{overflow} in a burst) for each of the"
+                f" {sharing} processes on it"
             )
         if sizes:
-            # a burst on one service may open twice its pool more; those close again on their
-            # return once the burst is over (an overflow connection is not kept idle), so what
-            # the platform holds at rest stays within the server's share
-            size = min(sizes)
+            size, overflow = min(sizes)
             env["DB_POOL_SIZE"] = str(size)
-            env.setdefault("DB_MAX_OVERFLOW", str(OVERFLOW_FACTOR * size))
+            env.setdefault("DB_MAX_OVERFLOW", str(overflow))
             self.output.info(
                 f"DB_POOL_SIZE={size} DB_MAX_OVERFLOW={env['DB_MAX_OVERFLOW']} (set them to"
                 " override)"
