@@ -129,10 +129,6 @@ SELECT t.*,
         FROM task_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = t.id) AS labels
 FROM tasks t WHERE t.id = $1 FOR UPDATE OF t
 """
-WHEREABOUTS = """
-SELECT (SELECT count(id) FROM tasks WHERE column_id = $1 AND rank < $2),
-       (SELECT is_done FROM board_columns WHERE id = $1)
-"""
 LOCK_COLUMN_TASKS = (
     "SELECT id, rank, column_id FROM tasks WHERE column_id = $1 OR id = $2 ORDER BY id FOR UPDATE"
 )
@@ -285,7 +281,7 @@ def create_app() -> FastAPI:
                     slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0, src)
                 else:
                     slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1, src)
-                count, last, before, after, mine, mine_at, there, there_at = slot
+                count, last, before, after, mine, mine_at, _there, there_at = slot
                 at = index if after is not None else count
                 if after is None:
                     before = last
@@ -299,12 +295,8 @@ def create_app() -> FastAPI:
                 src = card["column_id"]
             if card["column_id"] == cid and mine is not None:
                 from_at, left_done = mine_at, dst["is_done"]
-            elif there is not None:
+            else:  # seen in the column it leaves, under that column's lock (tasks does the same)
                 from_at, left_done = there_at, cols[src]["is_done"]
-            else:
-                from_at, left_done = await conn.fetchrow(
-                    WHEREABOUTS, card["column_id"], card["rank"]
-                )
             if not (card["column_id"] == cid and from_at == at):
                 await _write_move(conn, card, dst, rank, from_at, at, left_done, user)
         # the answer: the locked row with its new place (what tasks answers)

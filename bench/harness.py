@@ -143,10 +143,9 @@ def pg_connections(url: str | None = None) -> tuple[int, int] | None:
         return None
     try:
         import psycopg
+        from vc_devrun.config import libpq_url
 
-        with psycopg.connect(
-            url.replace("postgresql+asyncpg://", "postgresql://"), connect_timeout=5
-        ) as conn:
+        with psycopg.connect(libpq_url(url), connect_timeout=5) as conn:
             row = conn.execute(
                 "SELECT count(*) FILTER (WHERE backend_type = 'client backend'),"
                 " current_setting('max_connections')::int FROM pg_stat_activity"

@@ -17,6 +17,7 @@ from vc_devrun.config import (
     libpq_url,
     redact,
     service_database_url,
+    with_database,
 )
 from vc_devrun.procs import Output, run_to_end
 
@@ -118,7 +119,7 @@ def servers_of(processes: Sequence[Entry], base_url: str, env: Mapping[str, str]
     """The PostgreSQL servers the processes' databases are on (a libpq URL of each, to ask it
     its limits), and how many of the processes use each: a service's own
     ``<SERVICE>_DATABASE_URL`` may point to another server than ``DATABASE_URL``."""
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import urlsplit
 
     found: dict[tuple[str | None, int], str] = {}
     count: dict[str, int] = {}
@@ -127,8 +128,9 @@ def servers_of(processes: Sequence[Entry], base_url: str, env: Mapping[str, str]
             continue
         url = service_database_url(p.name, base_url, env)
         parts = urlsplit(url)
-        key = (parts.hostname, parts.port or 5432)
-        server = found.setdefault(key, urlunsplit(parts._replace(path="/postgres", query="")))
+        server = found.setdefault(
+            (parts.hostname, parts.port or 5432), with_database(url, "postgres")
+        )
         count[server] = count.get(server, 0) + 1
     return count
 

@@ -16,14 +16,7 @@ from typing import Any
 
 from vc_common.ports import free_port, port_is_free
 
-from vc_devrun.config import (
-    HOST,
-    ConfigError,
-    Entry,
-    PlatformConfig,
-    env_key,
-    redact,
-)
+from vc_devrun.config import HOST, ConfigError, Entry, PlatformConfig, env_key, redact
 from vc_devrun.database import (
     MigrationError,
     ensure_databases,

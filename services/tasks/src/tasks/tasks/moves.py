@@ -13,7 +13,7 @@ same place in the same column) writes nothing: no new version, no history, no ev
 from __future__ import annotations
 
 import uuid
-from typing import Any, NamedTuple
+from typing import Any
 
 from vc_common.context import Context
 from vc_common.errors import Invalid, NotFound
@@ -25,17 +25,6 @@ from tasks.tasks.schemas import TaskMove, TaskRead
 from tasks.tasks.service import TASK_NOT_FOUND
 
 
-class _Placed(NamedTuple):
-    """Where a move takes the task, found under the locks of both columns and the task's."""
-
-    locked: repo.Locked
-    rank: int
-    position: int
-    from_position: int
-    enters_done: bool
-    left_done: bool
-
-
 async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRead:
     session, actor = ctx.session, ctx.user.id
     found_ref = await repo.ref(session, task_id)  # no ORM object: the row is re-read locked
@@ -45,31 +34,32 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
     await ctx.authorize(team_id, "task.write", not_found=TASK_NOT_FOUND)
     dst_id = data.column_id
 
-    async def place(columns: dict[uuid.UUID, Any], src: uuid.UUID) -> tuple[_Placed, uuid.UUID]:
+    async def place(
+        columns: dict[uuid.UUID, Any], src: uuid.UUID
+    ) -> tuple[tuple[dict[uuid.UUID, Any], repo.Slot, int, repo.Locked], uuid.UUID]:
         dst = columns.get(dst_id)
         if dst is None or dst["board_id"] != board_id:
             raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
-        enters_done = bool(dst["is_done"])
         found, rank = await positions.place(session, dst_id, data.position, task_id, src)
         locked = await repo.lock_detached(session, task_id)  # re-read: it may have moved
         if locked is None:
             raise NotFound(TASK_NOT_FOUND)
-        task = locked.task
-        if task.column_id == dst_id and found.current is not None:
-            # it was there before the lock, and only this move could have moved it inside it
-            from_pos, left_done = found.current, enters_done
-        elif task.column_id == src and found.leaves_at is not None and src in columns:
-            # seen in the column it leaves by the slot's statement, under that column's lock
-            from_pos, left_done = found.leaves_at, bool(columns[src]["is_done"])
-        else:  # it moved before the locks (tried again), or its column is gone
-            from_pos, left_done = await repo.whereabouts(session, task)
-        placed = _Placed(locked, rank, found.at, from_pos, enters_done, left_done)
-        return placed, task.column_id
+        return (columns, found, rank, locked), locked.task.column_id
 
-    placed = await positions.with_places_locked(session, seen_in, {dst_id}, place)
-    locked, rank, new_pos, from_pos, enters_done, left_done = placed
+    columns, found, rank, locked = await positions.with_places_locked(
+        session, seen_in, {dst_id}, place
+    )
     fresh = locked.task
-    from_column_id = fresh.column_id
+    from_column_id = fresh.column_id  # the column locked for it: nothing enters or leaves it
+    enters_done = bool(columns[dst_id]["is_done"])
+    new_pos = found.at
+    if from_column_id == dst_id and found.current is not None:
+        # it was there before the lock, and only this move could have moved it inside it
+        from_pos, left_done = found.current, enters_done
+    else:
+        # the slot's statement ran under the lock of the column it leaves, so it saw it there
+        assert found.leaves_at is not None
+        from_pos, left_done = found.leaves_at, bool(columns[from_column_id]["is_done"])
     if from_column_id == dst_id and new_pos == from_pos:
         return repo.answer(locked, from_pos)  # nothing moves
     before_done, now = fresh.completed_at, ctx.now()

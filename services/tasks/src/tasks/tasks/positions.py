@@ -9,13 +9,14 @@ later one at the index asked and the earlier one just after it.
 
 Leaving a column (a move out, a delete) changes no other row either, but it changes the index of
 every task after it, so it takes the column's lock too: a move locks the column it leaves and the
-one it enters in one statement, in id order (:func:`lock_places`). Without it, a task entering
-column B while another left B computed its index before the other's commit and announced it
-after (``position`` one too many in ``tasks.task.moved``, and in the answer), and the same for
-``from_position`` of two tasks leaving one column: a client replaying the events put the card
-at the wrong place. The column a task leaves is known only from its row, which may change before
-the lock is taken; :func:`lock_places` takes the locks under a savepoint and, when the task moved
-meanwhile, rolls back to it (which releases those locks) and takes them again.
+one it enters in one statement, in id order (:func:`with_places_locked`). Without it, a task
+entering column B while another left B computed its index before the other's commit and
+announced it after (``position`` one too many in ``tasks.task.moved``, and in the answer), and
+the same for ``from_position`` of two tasks leaving one column: a client replaying the events put
+the card at the wrong place. The column a task leaves is known only from its row, which may
+change before the lock is taken; :func:`with_places_locked` takes the locks under a savepoint
+and, when the task moved meanwhile, rolls back to it (which releases those locks) and takes them
+again.
 
 When the neighbours' ranks leave no integer between them, the entering task rebalances that one
 column (``rebalance``) before taking its rank: still under the column's lock, so no other task

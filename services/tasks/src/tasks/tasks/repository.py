@@ -43,7 +43,7 @@ from vc_common.pagination import PageParams, paginate
 
 from tasks.cursors import parse_timestamp
 from tasks.labels.schemas import LabelRead
-from tasks.models import Column, Label, Subtask, Task, TaskActivity, TaskLabel, event_tables
+from tasks.models import Label, Subtask, Task, TaskActivity, TaskLabel, event_tables
 from tasks.tasks.schemas import TaskFilter, TaskRead
 
 _subtask_total = (
@@ -469,24 +469,6 @@ async def slot(
     if index is None or after is None:  # last (asked for, or past the end)
         return Slot(count, last, None, current, leaves_at)
     return Slot(index, before, after, current, leaves_at)
-
-
-_whereabouts = Prepared(
-    select(
-        select(func.count(_t.c.id))
-        .where(_t.c.column_id == bindparam("column_id"), _t.c.rank < bindparam("rank"))
-        .scalar_subquery(),
-        select(Column.__table__.c.is_done)
-        .where(Column.__table__.c.id == bindparam("column_id"))
-        .scalar_subquery(),
-    )
-)
-
-
-async def whereabouts(session: AsyncSession, task: Task) -> tuple[int, bool]:
-    """The task's index in its column, and whether that column is a done column (re-read)."""
-    row = await _whereabouts.one(session, column_id=task.column_id, rank=task.rank)
-    return int(row[0]), bool(row[1])
 
 
 _ref = Prepared(
