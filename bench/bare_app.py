@@ -13,13 +13,14 @@ ORM, no pydantic response model, no middleware.
   card with its position (a window over the board) and subtask counts, the board's labels, the
   cards nested in their columns (tasks' five statements).
 - ``POST /api/v1/tasks/{id}/move`` (on tasks' database), in one transaction: the task's team and
-  board, the standing, the target column locked, the neighbours at the index asked (tasks' slot
-  statement), a rank between theirs (the column's ranks spread again when there is none), the
-  task's row locked with its subtask counts and labels, where it was (when it changes column),
-  then one statement: its row, its history row and its ``tasks.task.moved`` event in the outbox
-  (with the transaction's ``pg_notify``), and the history row and event of its completion or
-  reopening when it enters or leaves a done column; the answer is the locked row with its new
-  place: the statements tasks runs for a move.
+  board, the standing, a savepoint, the columns it leaves and enters locked, then in one
+  statement the task's row locked with its subtask counts, labels and index in its column and
+  the neighbours at the index asked (tasks' slot_locked statement), a rank between theirs (when
+  there is none: back to the savepoint, the locks again, the column's ranks spread again, and
+  that statement again), then one statement: its row, its history row and its
+  ``tasks.task.moved`` event in the outbox (with the transaction's ``pg_notify``), and the
+  history row and event of its completion or reopening when it enters or leaves a done column;
+  the answer is the locked row with its new place: the statements tasks runs for a move.
 
 Run under the same uvicorn settings as the service it anchors::
 
@@ -108,17 +109,10 @@ LOCK_COLUMNS = (
 )
 _OTHERS = "FROM tasks WHERE column_id = $1 AND id != $2"
 _NTH = f"(SELECT rank {_OTHERS} ORDER BY rank LIMIT 1 OFFSET {{}})"
-_MINE = "(SELECT rank FROM tasks WHERE id = $2 AND column_id = $1)"
-_THERE = "(SELECT rank FROM tasks WHERE id = $2 AND column_id = $5)"
-# and where the task is in the column it leaves ($5), read under that column's lock
-_SLOT = f"""
-SELECT (SELECT count(id) {_OTHERS}), (SELECT max(rank) {_OTHERS}), {{before}}, {_NTH.format("$3")},
-       {_MINE}, (SELECT count(id) FROM tasks WHERE column_id = $1 AND rank < {_MINE}),
-       {_THERE}, (SELECT count(id) FROM tasks WHERE column_id = $5 AND rank < {_THERE})
-"""
-SLOT_FIRST = _SLOT.format(before="NULL").replace("$5", "$4")
-SLOT_K = _SLOT.format(before=_NTH.format("$4"))
-LOCK_TASK = """
+# the task's row locked, with its subtask counts, its labels and its index in the column it is
+# in, and the neighbours at the index asked in the column it enters: one statement, under the
+# columns' locks (tasks' slot_locked)
+_SLOT_LOCKED = f"""
 SELECT t.*,
        (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id) AS subtask_count,
        (SELECT count(s.id) FROM subtasks s WHERE s.task_id = t.id AND s.is_completed)
@@ -126,9 +120,16 @@ SELECT t.*,
        (SELECT coalesce(json_agg(json_build_object('id', l.id, 'name', l.name, 'color', l.color,
                                                    'team_id', l.team_id) ORDER BY l.name, l.id),
                         '[]'::json)
-        FROM task_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = t.id) AS labels
-FROM tasks t WHERE t.id = $1 FOR UPDATE OF t
+        FROM task_labels tl JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = t.id) AS labels,
+       (SELECT count(b.id) FROM tasks b WHERE b.column_id = t.column_id AND b.rank < t.rank)
+           AS position,
+       (SELECT count(id) {_OTHERS}) AS slot_count, (SELECT max(rank) {_OTHERS}) AS slot_last,
+       {{before}} AS slot_before, {_NTH.format("$3")} AS slot_after
+FROM tasks t WHERE t.id = $2 FOR UPDATE OF t
 """
+SLOT_FIRST = _SLOT_LOCKED.format(before="NULL")
+SLOT_K = _SLOT_LOCKED.format(before=_NTH.format("$4"))
+_SLOT_KEYS = ("slot_count", "slot_last", "slot_before", "slot_after")
 LOCK_COLUMN_TASKS = (
     "SELECT id, rank, column_id FROM tasks WHERE column_id = $1 OR id = $2 ORDER BY id FOR UPDATE"
 )
@@ -272,31 +273,35 @@ def create_app() -> FastAPI:
                 return not_found
             src = ref["column_id"]
             await conn.execute("SAVEPOINT task_places")
+            spread = False
             while True:
                 cols = {r["id"]: r for r in await conn.fetch(LOCK_COLUMNS, sorted({src, cid}))}
                 dst = cols.get(cid)
                 if dst is None or dst["board_id"] != ref["board_id"]:
                     return Response(status_code=422)
+                if spread:  # the rows in id order, the task's row not yet locked (tasks does)
+                    await _respread(conn, cid, tid)
+                    spread = False
                 if index == 0:
-                    slot = await conn.fetchrow(SLOT_FIRST, cid, tid, 0, src)
+                    row = await conn.fetchrow(SLOT_FIRST, cid, tid, 0)
                 else:
-                    slot = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1, src)
-                count, last, before, after, mine, mine_at, _there, there_at = slot
+                    row = await conn.fetchrow(SLOT_K, cid, tid, index, index - 1)
+                if row is None:
+                    return not_found
+                card = dict(row)
+                count, last, before, after = (card.pop(k) for k in _SLOT_KEYS)
                 at = index if after is not None else count
                 if after is None:
                     before = last
                 rank = _between(before, after)
-                if rank is None:
-                    rank = await _spread(conn, cid, at, tid)
-                card = dict(await conn.fetchrow(LOCK_TASK, tid))
-                if card["column_id"] == src:
+                if card["column_id"] == src and rank is not None:
                     break
+                # it moved meanwhile, or no room: let the locks go (the task's row too), again
                 await conn.execute("ROLLBACK TO SAVEPOINT task_places")
+                spread = card["column_id"] == src
                 src = card["column_id"]
-            if card["column_id"] == cid and mine is not None:
-                from_at, left_done = mine_at, dst["is_done"]
-            else:  # seen in the column it leaves, under that column's lock (tasks does the same)
-                from_at, left_done = there_at, cols[src]["is_done"]
+            # its index in the column it leaves (or moves in), under that column's lock
+            from_at, left_done = card["position"], cols[src]["is_done"]
             if not (card["column_id"] == cid and from_at == at):
                 await _write_move(conn, card, dst, rank, from_at, at, left_done, user)
         # the answer: the locked row with its new place (what tasks answers)
@@ -312,18 +317,11 @@ def create_app() -> FastAPI:
     return app
 
 
-async def _spread(conn: Any, column_id: Any, at: int, task_id: Any) -> int:
-    """The column's ranks spread evenly again, room kept at ``at`` for the task; its rank."""
+async def _respread(conn: Any, column_id: Any, task_id: Any) -> None:
+    """The column's ranks spread evenly again, every task where it is (tasks' respread)."""
     rows = await conn.fetch(LOCK_COLUMN_TASKS, column_id, task_id)
-    others = [
-        r["id"]
-        for r in sorted(rows, key=lambda r: r["rank"])
-        if r["column_id"] == column_id and r["id"] != task_id
-    ]
-    order = [*others[:at], task_id, *others[at:]]
-    ranks = [n * RANK_GAP for n in range(len(order))]
-    await conn.execute(SET_RANKS, column_id, order, ranks)
-    return ranks[at]
+    order = [r["id"] for r in sorted(rows, key=lambda r: r["rank"]) if r["column_id"] == column_id]
+    await conn.execute(SET_RANKS, column_id, order, [n * RANK_GAP for n in range(len(order))])
 
 
 async def _write_move(

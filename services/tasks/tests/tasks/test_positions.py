@@ -10,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from teams_client.testing import Team
 from vc_common.testing.plugin import ReadOutbox
 
-from ..kanban import create_board, create_task, titles_by_column
+from ..kanban import create_board, create_task, get_task, titles_by_column
 
 pytestmark = pytest.mark.slow
 
@@ -198,3 +200,113 @@ async def test_the_moved_events_replay_to_the_board_under_concurrent_moves(
         dst.insert(e["position"], e["task_id"])
     now = await titles_by_column(client, board["id"], team)
     assert [[by_title[t] for t in titles] for titles in now] == [replayed[c] for c in cols]
+
+
+async def _until_a_lock_wait(engine: AsyncEngine, like: str) -> None:
+    """Until a backend of the database waits for a lock in a statement matching ``like``."""
+    for _ in range(200):
+        async with engine.connect() as conn:  # a new transaction: pg_stat_activity afresh
+            waiting = (
+                await conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND query LIKE :like"
+                    ),
+                    {"like": like},
+                )
+            ).scalar_one()
+        if waiting:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"no statement like {like!r} waited for a lock")
+
+
+def _move(
+    client: httpx.AsyncClient, task_id: str, column: str, pos: int, team: Team
+) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        client.post(
+            f"/api/v1/tasks/{task_id}/move",
+            json={"column_id": column, "position": pos},
+            headers=team.member.headers,
+        )
+    )
+
+
+async def test_a_move_waiting_for_an_edit_of_the_task_answers_the_edited_task(
+    live_client: httpx.AsyncClient, team: Team, db_engine: AsyncEngine
+) -> None:
+    """A move locks the task's row in the statement that reads its place, under its columns'
+    locks: an edit holding the row makes it wait, and it then lands on the row's newest version
+    (its title, its version), not on its snapshot's."""
+    board = await create_board(live_client, team)
+    cols = [c["id"] for c in board["columns"]]
+    a = await create_task(live_client, cols[0], team.member, title="a")
+    t = await create_task(live_client, cols[0], team.member, title="t")
+    async with db_engine.connect() as edit:
+        await edit.execute(
+            text("UPDATE tasks SET title = 'edited', version = version + 1 WHERE id = :id"),
+            {"id": t["id"]},
+        )
+        moving = _move(live_client, t["id"], cols[1], 0, team)
+        await _until_a_lock_wait(db_engine, "SELECT tasks.title, %")  # slot_locked
+        await edit.commit()
+    r = await moving
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["title"], body["version"], body["column_id"], body["position"]) == (
+        "edited",
+        3,
+        cols[1],
+        0,
+    )
+    read = await get_task(live_client, t["id"], team.member)
+    assert body == {k: read[k] for k in body}
+    assert await titles_by_column(live_client, board["id"], team) == [[a["title"]], ["edited"], []]
+
+
+async def test_a_move_waiting_for_a_delete_of_the_task_answers_404(
+    live_client: httpx.AsyncClient, team: Team, db_engine: AsyncEngine
+) -> None:
+    """The task deleted while the move waits for its row: no row, 404, nothing written."""
+    board = await create_board(live_client, team)
+    cols = [c["id"] for c in board["columns"]]
+    t = await create_task(live_client, cols[0], team.member, title="t")
+    async with db_engine.connect() as gone:
+        await gone.execute(text("DELETE FROM tasks WHERE id = :id"), {"id": t["id"]})
+        moving = _move(live_client, t["id"], cols[1], 0, team)
+        await _until_a_lock_wait(db_engine, "SELECT tasks.title, %")  # slot_locked
+        await gone.commit()
+    r = await moving
+    assert r.status_code == 404, r.text
+    assert await titles_by_column(live_client, board["id"], team) == [[], [], []]
+
+
+async def test_a_move_that_rebalances_locks_rows_in_id_order(
+    live_client: httpx.AsyncClient, team: Team, db_engine: AsyncEngine
+) -> None:
+    """A move into a place with no integer rank left spreads the column's ranks with its rows
+    and the task's locked in id order, though it locked the task's row first: it lets it go
+    (rolls back to its savepoint) before. So a transaction holding a row of that column with a
+    smaller id, then locking the task's row (what ``open_of_assignee`` does), gets it at once
+    instead of deadlocking with the move."""
+    board = await create_board(live_client, team)
+    cols = [c["id"] for c in board["columns"]]
+    r_ = await create_task(live_client, cols[0], team.member, title="r")
+    s_ = await create_task(live_client, cols[0], team.member, title="s")
+    t = await create_task(live_client, cols[1], team.member, title="t")  # uuid7: after r's id
+    assert r_["id"] < t["id"]
+    async with db_engine.begin() as conn:  # no room between r and s
+        await conn.execute(text("UPDATE tasks SET rank = 1 WHERE id = :id"), {"id": s_["id"]})
+        await conn.execute(text("UPDATE tasks SET rank = 0 WHERE id = :id"), {"id": r_["id"]})
+    async with db_engine.connect() as other:
+        await other.execute(text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": r_["id"]})
+        moving = _move(live_client, t["id"], cols[0], 1, team)
+        await _until_a_lock_wait(db_engine, "%ORDER BY tasks.id%FOR UPDATE%")
+        await other.execute(text("SET LOCAL lock_timeout = '5s'"))
+        await other.execute(text("SELECT 1 FROM tasks WHERE id = :id FOR UPDATE"), {"id": t["id"]})
+        await other.commit()
+    r = await moving
+    assert r.status_code == 200, r.text
+    assert (r.json()["column_id"], r.json()["position"]) == (cols[0], 1)
+    assert await titles_by_column(live_client, board["id"], team) == [["r", "t", "s"], [], []]

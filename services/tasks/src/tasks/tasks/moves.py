@@ -1,11 +1,13 @@
 """Moving a task within its column or to another column of the same board.
 
 ``position`` is the task's index in the target column after the move (past the end: last). The
-move holds the locks of the column it leaves and of the one it enters, then the task's row
-(``tasks.tasks.positions.with_places_locked``), so the indexes it announces are those of one
-moment that no other move of those columns overlaps. It writes the task's row only (its column,
-rank, version), with its history and its events in the same statement, and answers from the row
-it locked (``tasks.tasks.repository.write_move``, ``answer``); entering or leaving a done column
+move holds the locks of the column it leaves and of the one it enters
+(``tasks.tasks.positions.with_places_locked``), then in one statement reads its place and locks
+the task's row (``tasks.tasks.positions.place_locked``), so the indexes it announces are those
+of one moment that no other move of those columns overlaps. It writes the task's row only (its
+column, rank, version), with its history and its events in the same statement, and answers from
+the row it locked (``tasks.tasks.repository.write_move``, ``answer``): under the columns' locks,
+three round trips (place and row, write, commit). Entering or leaving a done column
 completes or reopens the task (``tasks.tasks.completion``). A move that changes nothing (the
 same place in the same column) writes nothing: no new version, no history, no event.
 """
@@ -36,30 +38,24 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
 
     async def place(
         columns: dict[uuid.UUID, Any], src: uuid.UUID
-    ) -> tuple[tuple[dict[uuid.UUID, Any], repo.Slot, int, repo.Locked], uuid.UUID]:
+    ) -> tuple[tuple[dict[uuid.UUID, Any], positions.Placed], uuid.UUID]:
         dst = columns.get(dst_id)
         if dst is None or dst["board_id"] != board_id:
             raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
-        found, rank = await positions.place(session, dst_id, data.position, task_id, src)
-        locked = await repo.lock_detached(session, task_id)  # re-read: it may have moved
-        if locked is None:
+        placed = await positions.place_locked(session, dst_id, data.position, task_id, src)
+        if placed is None:
             raise NotFound(TASK_NOT_FOUND)
-        return (columns, found, rank, locked), locked.task.column_id
+        return (columns, placed), placed.locked.task.column_id  # not src: it moved, again
 
-    columns, found, rank, locked = await positions.with_places_locked(
-        session, seen_in, {dst_id}, place
-    )
+    columns, placed = await positions.with_places_locked(session, seen_in, {dst_id}, place)
+    locked, rank = placed.locked, placed.rank
+    assert rank is not None  # the task is in the column locked for it (with_places_locked)
     fresh = locked.task
     from_column_id = fresh.column_id  # the column locked for it: nothing enters or leaves it
+    # its index there, read under that column's lock: only this move can change it until commit
+    from_pos, left_done = placed.position, bool(columns[from_column_id]["is_done"])
     enters_done = bool(columns[dst_id]["is_done"])
-    new_pos = found.at
-    if from_column_id == dst_id and found.current is not None:
-        # it was there before the lock, and only this move could have moved it inside it
-        from_pos, left_done = found.current, enters_done
-    else:
-        # the slot's statement ran under the lock of the column it leaves, so it saw it there
-        assert found.leaves_at is not None
-        from_pos, left_done = found.leaves_at, bool(columns[from_column_id]["is_done"])
+    new_pos = placed.slot.at
     if from_column_id == dst_id and new_pos == from_pos:
         return repo.answer(locked, from_pos)  # nothing moves
     before_done, now = fresh.completed_at, ctx.now()

@@ -18,18 +18,29 @@ change before the lock is taken; :func:`with_places_locked` takes the locks unde
 and, when the task moved meanwhile, rolls back to it (which releases those locks) and takes them
 again.
 
+A move reads its place and locks the task's row in one statement, after its columns' locks
+(:func:`place_locked`, ``tasks.tasks.repository.slot_locked``), so that under them it makes three
+round trips: that one, its write, the commit.
+
 When the neighbours' ranks leave no integer between them, the entering task rebalances that one
-column (``rebalance``) before taking its rank: still under the column's lock, so no other task
-enters meanwhile. It first locks the column's rows and the entering task's in id order (the order
-every multi-row lock of tasks takes), so it waits for a task being edited but does not deadlock
-with it.
+column: still under the column's lock, so no other task enters meanwhile. The rebalance locks
+the column's rows and the entering task's in id order (the order every multi-row lock of tasks
+takes: ``open_of_assignee``, ``in_column``), so it waits for a task being edited but does not
+deadlock with it. A create (:func:`place`) holds no task row then and rebalances at once
+(``rebalance``). A move already holds the task's row, which it locked before the column's rows:
+locking them then would take them out of id order (a ``open_of_assignee`` holding one of them
+with a smaller id, waiting for the task's row, would deadlock with it). So it raises
+:class:`Respread` instead: :func:`with_places_locked` rolls back to its savepoint (which releases
+the task's row with the columns' locks), takes the columns' locks again, spreads the column's
+ranks keeping every task where it is (the rows locked in id order, the task's with them:
+``respread``), and runs the move again, which finds room.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +59,16 @@ ATTEMPTS = 8
 T = TypeVar("T")
 
 
+class Respread(Exception):
+    """No integer rank is left at the place asked in column ``column_id`` for task ``task_id``,
+    whose row is already locked: :func:`with_places_locked` spreads the column's ranks, in id
+    order, after rolling back to its savepoint, and runs its body again."""
+
+    def __init__(self, column_id: uuid.UUID, task_id: uuid.UUID) -> None:
+        super().__init__(column_id, task_id)
+        self.column_id, self.task_id = column_id, task_id
+
+
 async def with_places_locked(
     session: AsyncSession,
     first_seen: uuid.UUID,
@@ -60,14 +81,23 @@ async def with_places_locked(
     and answers its result and the column the task is in. When that is not the column locked
     for it (a move of the task committed in between), rolling back to a savepoint taken before
     the locks releases them and undoes what ``body`` wrote, and the locks are taken again with
-    the task's new column."""
+    the task's new column. When ``body`` raises :class:`Respread`, the same rollback, then the
+    locks again, then the column spread (``respread``), then ``body`` again."""
     await session.execute(_SAVEPOINT)
     src = first_seen
+    spread: Respread | None = None
     for _ in range(ATTEMPTS):
         columns = await board_repo.lock_column_rows(session, {src, *also})
-        result, now_in = await body(columns, src)
-        if now_in == src:
-            return result
+        if spread is not None and spread.column_id in columns:
+            await respread(session, spread.column_id, spread.task_id)
+        spread = None
+        try:
+            result, now_in = await body(columns, src)
+        except Respread as out_of_room:
+            spread, now_in = out_of_room, src
+        else:
+            if now_in == src:
+                return result
         await session.execute(_RELEASE)
         src = now_in
     raise ServiceUnavailable(
@@ -76,21 +106,48 @@ async def with_places_locked(
 
 
 async def place(
-    session: AsyncSession,
-    column_id: uuid.UUID,
-    index: int | None,
-    task_id: uuid.UUID,
-    leaving: uuid.UUID | None = None,
+    session: AsyncSession, column_id: uuid.UUID, index: int | None, task_id: uuid.UUID
 ) -> tuple[repo.Slot, int]:
-    """Where task ``task_id`` goes entering (or moving inside) the column at ``index`` (``None``,
-    or past the end: last), and the rank it takes there. The caller holds the column's lock and
-    writes the rank on the task; the only other rows this may write are the column's, on a
-    rebalance (which gives the task, when it is in the column, its new rank already)."""
-    found = await repo.slot(session, column_id, index, task_id, leaving)
+    """Where new task ``task_id`` goes entering the column at ``index`` (``None``, or past the
+    end: last), and the rank it takes there. The caller holds the column's lock and writes the
+    rank on the task; the only other rows this may write are the column's, on a rebalance."""
+    found = await repo.slot(session, column_id, index, task_id)
     rank = ordering.rank_between(found.before, found.after)
     if rank is None:
         rank = await rebalance(session, column_id, found.at, task_id)
     return found, rank
+
+
+class Placed(NamedTuple):
+    """:func:`place_locked`'s answer."""
+
+    slot: repo.Slot
+    rank: int | None  # None only when the task is no longer in the column it leaves
+    locked: repo.Locked  # the task's row, locked, as it is now (``locked.task.column_id``)
+    position: int  # its index in the column it is in
+
+
+async def place_locked(
+    session: AsyncSession,
+    column_id: uuid.UUID,
+    index: int | None,
+    task_id: uuid.UUID,
+    leaving: uuid.UUID,
+) -> Placed | None:
+    """Where task ``task_id``, in column ``leaving`` (or moving inside ``column_id``), goes
+    entering ``column_id`` at ``index``, the rank it takes there, and its row locked with its
+    index where it is, in one statement (``repo.slot_locked``); None when it is gone. The
+    caller holds both columns' locks (:func:`with_places_locked`); when the row says the task
+    is in another column, it takes them again (no rank then). No integer left at that place:
+    :class:`Respread`. It writes nothing: the caller writes the task's rank."""
+    got = await repo.slot_locked(session, column_id, index, task_id)
+    if got is None:
+        return None
+    found, locked, at = got
+    rank = ordering.rank_between(found.before, found.after)
+    if rank is None and locked.task.column_id == leaving:
+        raise Respread(column_id, task_id)
+    return Placed(found, rank, locked, at)
 
 
 async def rebalance(
@@ -103,3 +160,10 @@ async def rebalance(
     ranks = ordering.spread(order)
     await repo.set_ranks(session, column_id, ranks)
     return ranks[index][1]
+
+
+async def respread(session: AsyncSession, column_id: uuid.UUID, task_id: uuid.UUID) -> None:
+    """Spread the column's ranks evenly again, every task where it is (task ``task_id`` too,
+    when it is in the column): its rows and the task's locked in id order first."""
+    order = await repo.lock_ids_by_rank(session, column_id, leaving_out=task_id, keep=True)
+    await repo.set_ranks(session, column_id, ordering.spread(order))

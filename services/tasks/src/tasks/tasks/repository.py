@@ -235,8 +235,8 @@ async def lock(session: AsyncSession, task_id: uuid.UUID) -> Task | None:
     ).scalar_one_or_none()
 
 
-# the task's row locked, with what its answer adds (subtask counts, labels): after a move the
-# answer is this row with its new place, no statement more
+# a task's labels as one JSON value, for a move's locked row (:func:`slot_locked`): after a move
+# the answer is that row with its new place, no statement more
 _labels_json = (
     select(
         func.coalesce(
@@ -264,11 +264,6 @@ _labels_json = (
     .scalar_subquery()
     .label("labels")
 )
-_lock_row = PreparedWrite(
-    select(_t, _subtask_total, _subtask_done, _labels_json)
-    .where(_t.c.id == bindparam("task_id"))
-    .with_for_update(of=_t)
-)
 
 
 class Locked(NamedTuple):
@@ -278,22 +273,11 @@ class Locked(NamedTuple):
     row: Any
 
 
-async def lock_detached(session: AsyncSession, task_id: uuid.UUID) -> Locked | None:
-    """The task's row ``FOR UPDATE``, read afresh, as a ``Task`` the session does not track (no
-    identity map, no flush: its new place is written by :func:`write_move`), and the row, which
-    also has the task's subtask counts and labels (:func:`answer`)."""
-    row = await _lock_row.first(session, task_id=task_id)
-    if row is None:
-        return None
-    fields = {k: row[k] for k in _task_columns}
-    return Locked(Task(**fields), row)
-
-
 _task_columns = tuple(c.key for c in _t.columns)
 
 
 def answer(locked: Locked, position: int) -> TaskRead:
-    """The answer of a task moved after :func:`lock_detached`: its row with its new place."""
+    """The answer of a task moved after :func:`slot_locked`: its row with its new place."""
     task, row = locked
     card = {**row, **{k: getattr(task, k) for k in _task_columns}, "position": position}
     return _from_card(card, [LabelRead(**label) for label in row["labels"]])
@@ -400,75 +384,118 @@ class Slot(NamedTuple):
     at: int  # its index there (the requested one, clamped to the column's length)
     before: int | None  # the rank of the task it follows (None: it goes first)
     after: int | None  # the rank of the task it precedes (None: it goes last)
-    current: int | None  # its index in the column now (None: it is not in the column)
-    #: its index in the column ``leaving`` of :func:`slot` (None: it is not there); a move
-    #: holding that column's lock learns where the task leaves from without a statement more
-    leaves_at: int | None = None
 
 
-def _slot_statement(index: str | None) -> Prepared:
-    """:func:`slot`'s statement for an index that is ``None`` (last), ``"first"`` or ``"k"`` (a
-    bound offset): built and prepared once each (building it was ~1 ms of CPU a move)."""
+def _slot_statement(index: str | None, *, lock: bool) -> Prepared:
+    """The statement of :func:`slot` (``lock``: of :func:`slot_locked`) for an index that is
+    ``None`` (last), ``"first"`` or ``"k"`` (a bound offset): built and prepared once each
+    (building it was ~1 ms of CPU a move).
+
+    The neighbours are read from the column's other tasks (the task left out of its sequence).
+    With ``lock`` the statement is the task's row ``FOR UPDATE OF`` tasks, with its subtask
+    counts, its labels and its index in the column it is in (correlated to the locked row), the
+    neighbours beside them: a move under its columns' locks has its place and its locked row in
+    one round trip."""
     column_id, task_id = bindparam("column_id", type_=Uuid), bindparam("task_id", type_=Uuid)
-    t = Task.__table__
-    others = [t.c.column_id == column_id, t.c.id != task_id]
+    o = _t.alias("o")  # the column's tasks, never correlated to the locked row's table
+    others = [o.c.column_id == column_id, o.c.id != task_id]
 
     def nth(k: str) -> Any:
         return (
-            select(t.c.rank)
+            select(o.c.rank)
             .where(*others)
-            .order_by(t.c.rank)
+            .order_by(o.c.rank)
             .offset(bindparam(k, type_=BigInteger))
             .limit(1)
         ).scalar_subquery()
 
-    mine = select(t.c.rank).where(t.c.id == task_id, t.c.column_id == column_id)
-    leaving = bindparam("leaving", type_=Uuid)
-    mine_there = select(t.c.rank).where(t.c.id == task_id, t.c.column_id == leaving)
-    return Prepared(
-        select(
-            select(func.count(t.c.id)).where(*others).scalar_subquery(),
-            select(func.max(t.c.rank)).where(*others).scalar_subquery(),
-            nth("before") if index == "k" else null(),
-            nth("after") if index is not None else null(),
-            mine.scalar_subquery(),
-            select(func.count(t.c.id))
-            .where(t.c.column_id == column_id, t.c.rank < mine.scalar_subquery())
-            .scalar_subquery(),
-            mine_there.scalar_subquery(),
-            select(func.count(t.c.id))
-            .where(t.c.column_id == leaving, t.c.rank < mine_there.scalar_subquery())
-            .scalar_subquery(),
-        )
+    neighbours = (
+        select(func.count(o.c.id)).where(*others).scalar_subquery().label("slot_count"),
+        select(func.max(o.c.rank)).where(*others).scalar_subquery().label("slot_last"),
+        (nth("before") if index == "k" else null()).label("slot_before"),
+        (nth("after") if index is not None else null()).label("slot_after"),
+    )
+    if not lock:
+        return Prepared(select(*neighbours))
+    return PreparedWrite(
+        select(_t, _subtask_total, _subtask_done, _labels_json, _position, *neighbours)
+        .where(_t.c.id == task_id)
+        .with_for_update(of=_t)
     )
 
 
-_SLOT = {None: _slot_statement(None), "first": _slot_statement("first"), "k": _slot_statement("k")}
+_SLOT = {i: _slot_statement(i, lock=False) for i in (None, "first", "k")}
+_SLOT_LOCKED = {i: _slot_statement(i, lock=True) for i in (None, "first", "k")}
+
+
+def _slot_params(column_id: uuid.UUID, index: int | None, task_id: uuid.UUID) -> dict[str, Any]:
+    ids: dict[str, Any] = {"column_id": column_id, "task_id": task_id}
+    if index is None:
+        return ids
+    if index == 0:
+        return {**ids, "after": 0}
+    return {**ids, "before": index - 1, "after": index}
+
+
+def _key(index: int | None) -> str | None:
+    return None if index is None else "first" if index == 0 else "k"
+
+
+def _slot_of(row: Any, index: int | None) -> Slot:
+    count, last, before, after = (
+        int(row["slot_count"]),
+        row["slot_last"],
+        row["slot_before"],
+        row["slot_after"],
+    )
+    if index is None or after is None:  # last (asked for, or past the end)
+        return Slot(count, last, None)
+    return Slot(index, before, after)
 
 
 async def slot(
-    session: AsyncSession,
-    column_id: uuid.UUID,
-    index: int | None,
-    task_id: uuid.UUID,
-    leaving: uuid.UUID | None = None,
+    session: AsyncSession, column_id: uuid.UUID, index: int | None, task_id: uuid.UUID
 ) -> Slot:
     """The neighbours of index ``index`` (``None``: last) in the column for task ``task_id``,
-    leaving it out of the column's sequence, and its index in column ``leaving``; one
-    statement."""
-    ids = {"column_id": column_id, "task_id": task_id, "leaving": leaving or column_id}
-    if index is None:
-        row = await _SLOT[None].one(session, **ids)
-    elif index == 0:
-        row = await _SLOT["first"].one(session, **ids, after=0)
-    else:
-        row = await _SLOT["k"].one(session, **ids, before=index - 1, after=index)
-    count, last, before, after = int(row[0]), row[1], row[2], row[3]
-    current = int(row[5]) if row[4] is not None else None
-    leaves_at = int(row[7]) if row[6] is not None else None
-    if index is None or after is None:  # last (asked for, or past the end)
-        return Slot(count, last, None, current, leaves_at)
-    return Slot(index, before, after, current, leaves_at)
+    leaving it out of the column's sequence; one statement, no lock (a create: the task has no
+    row yet)."""
+    row = await _SLOT[_key(index)].one(session, **_slot_params(column_id, index, task_id))
+    return _slot_of(row, index)
+
+
+class SlotLocked(NamedTuple):
+    """:func:`slot_locked`'s answer."""
+
+    slot: Slot
+    locked: Locked  # the task's row, locked; ``locked.task.column_id``: the column it is in
+    position: int  # its index in that column
+
+
+async def slot_locked(
+    session: AsyncSession, column_id: uuid.UUID, index: int | None, task_id: uuid.UUID
+) -> SlotLocked | None:
+    """:func:`slot`, and in the same statement the task's row ``FOR UPDATE`` read afresh (a
+    ``Task`` the session does not track: no identity map, no flush, its new place is written by
+    :func:`write_move`) with its subtask counts and labels (:func:`answer`), and its index in
+    the column it is in; None when the task is gone.
+
+    In READ COMMITTED it is right for a caller holding the locks of the task's column and of
+    ``column_id`` (``tasks.tasks.positions``), taken by an earlier statement: this statement's
+    snapshot is taken after that one returned, so it sees every change of those columns' tasks
+    (each holds their locks until it commits). The row's column and rank change only under its
+    column's lock: when it is a column the caller holds, the snapshot's rows and the locked one
+    agree. A concurrent edit of the task (a title) holds its row's lock: this waits for it and
+    PostgreSQL re-reads the row's newest version and computes this row's columns again from it
+    (EvalPlanQual); a deleted row yields no row. (Its subtask counts and labels are read in the
+    statement's snapshot even then: an edit of its labels that committed while this waited is
+    not in the answer, as with the separate lock statement before.) The row may show a column
+    the caller does not hold (a move of the task committed in between): the caller then takes
+    its locks again."""
+    row = await _SLOT_LOCKED[_key(index)].first(session, **_slot_params(column_id, index, task_id))
+    if row is None:
+        return None
+    task = Task(**{k: row[k] for k in _task_columns})
+    return SlotLocked(_slot_of(row, index), Locked(task, row), int(row["position"]))
 
 
 _ref = Prepared(
@@ -486,11 +513,12 @@ async def ref(
 
 
 async def lock_ids_by_rank(
-    session: AsyncSession, column_id: uuid.UUID, *, leaving_out: uuid.UUID
+    session: AsyncSession, column_id: uuid.UUID, *, leaving_out: uuid.UUID, keep: bool = False
 ) -> list[uuid.UUID]:
     """The column's task ids in rank order, without ``leaving_out`` (a task about to enter or
-    move inside it). The column's rows and ``leaving_out``'s, wherever it is, are locked in one
-    statement in id order, the order every multi-row lock of tasks takes."""
+    move inside it), or, ``keep``, with it where it is when it is in the column. The column's
+    rows and ``leaving_out``'s, wherever it is, are locked in one statement in id order, the
+    order every multi-row lock of tasks takes."""
     rows = (
         await session.execute(
             select(Task.id, Task.rank, Task.column_id)
@@ -499,7 +527,7 @@ async def lock_ids_by_rank(
             .with_for_update()
         )
     ).all()
-    mine = [r for r in rows if r[2] == column_id and r[0] != leaving_out]
+    mine = [r for r in rows if r[2] == column_id and (keep or r[0] != leaving_out)]
     return [r[0] for r in sorted(mine, key=lambda r: r[1])]
 
 
