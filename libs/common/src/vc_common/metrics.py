@@ -10,7 +10,7 @@ What is measured, and where:
 - **WebSockets**: ``vc_websocket_connections`` (open now) and ``..._opened_total``, by route,
   counted by the same middleware from the ``websocket.accept`` a service sends.
 - **Consumers** (:func:`consumer_observed`, called by ``Consumer.process``): events by outcome
-  (applied, duplicate, retried, dead_lettered, malformed), redeliveries, dead letters, and
+  (applied, duplicate, retried, dead_lettered, malformed, skipped), redeliveries, dead letters, and
   ``vc_consumer_pending_events``: what the broker still holds for the consumer (NATS reports it
   with every delivery; the consumer lag).
 - **Read at scrape time** (:class:`LiveCollector`, over the apps whose lifespan runs): the
@@ -77,7 +77,7 @@ WS_OPENED = Counter(
 CONSUMER_EVENTS = Counter(
     "vc_consumer_events",
     "Event deliveries a consumer settled, by outcome "
-    "(applied, duplicate, retried, dead_lettered, malformed)",
+    "(applied, duplicate, retried, dead_lettered, malformed, skipped)",
     ["consumer", "outcome"],
 )
 CONSUMER_REDELIVERIES = Counter(

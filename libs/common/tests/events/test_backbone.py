@@ -479,3 +479,51 @@ async def test_a_database_outage_dead_letters_nothing(
     finally:
         await relay.stop()
         await _stop(task)
+
+
+async def test_a_type_no_handler_takes_is_acked_without_a_transaction(
+    clean_db: Database, buses: Buses, ctx: str
+) -> None:
+    """A durable that delivers more than its consumer handles (the whole stream: a NATS server
+    before 2.10 drops several filter subjects) gets those deliveries acknowledged, with no
+    inbox row and no redelivery, and the handled ones applied exactly once, in order."""
+    from vc_common.events.outbox import add_event
+    from vc_common.metrics import CONSUMER_EVENTS
+
+    db = clean_db
+    bus = await buses.open()
+    wide = make_consumer(buses, "wide", [f"{ctx}.>"], ack_wait=1.0)  # the durable: everything
+    narrow = make_consumer(buses, "narrow", [f"{ctx}.item.changed"])  # what is handled
+    await subscribed(bus, wide)
+    seen: list[bytes] = []
+
+    async def callback(batch: list[Delivery]) -> None:
+        seen.extend(d.body for d in batch)
+        await narrow.process(db, batch)
+
+    task = buses.spawn(bus.consume(wide.spec(), callback))
+    async with db.unit_of_work() as session:
+        for i in range(6):
+            await add_event(
+                session,
+                tables,
+                source=ctx,
+                type=f"{ctx}.item.changed" if i % 2 == 0 else f"{ctx}.other.noted",
+                subject="s",
+                data={"position": i},
+            )
+    skipped = CONSUMER_EVENTS.labels(narrow.name, "skipped")
+    before = skipped._value.get()
+    relay = relay_for(db, bus, ctx)
+    relay.start()
+    try:
+        await wait_effects(db, narrow, 3)
+        await wait_until(lambda: _async(len(seen) >= 6), 20)
+        await asyncio.sleep(2.5)  # past the durable's ack wait: an unacked one would be back
+        assert len(seen) == 6 and len(set(seen)) == 6
+        assert [r.position for r in await effect_rows(db, narrow)] == [0, 2, 4]
+        assert await _inbox_count(db, narrow) == 3
+        assert skipped._value.get() - before == 3
+    finally:
+        await relay.stop()
+        await _stop(task)

@@ -54,6 +54,9 @@ Guarantees
   event is being retried with backoff, later events of *its* subject may be applied before it
   (retries are not allowed to stall the whole consumer); handlers for which that matters compare
   a version or timestamp carried in ``data``.
+- **Only what it handles.** A delivery of a type no handler takes (a NATS server before 2.10
+  ignores a durable's several ``filter_subjects`` and delivers the whole context stream) is
+  acknowledged without a transaction or an inbox row (outcome ``skipped``).
 - **Metrics.** Every batch counts its outcomes, redeliveries, dead letters and the broker's
   pending count for the consumer (:func:`vc_common.metrics.consumer_observed`).
 - **Tracing.** Each event is handled in a CONSUMER span whose parent is the envelope's
@@ -399,12 +402,24 @@ class Consumer:
         self, db: Database, deliveries: list[Delivery], outcomes: dict[str, int]
     ) -> None:
         parsed: list[tuple[Delivery, CloudEvent]] = []
+        unrouted: list[Delivery] = []
         for d in deliveries:
             try:
-                parsed.append((d, CloudEvent.from_json(d.body)))
+                event = CloudEvent.from_json(d.body)
             except Exception as exc:
                 outcomes["malformed"] += 1
                 await _settle(d.dead_letter(f"malformed event: {exc}"), d, 60.0)
+                continue
+            if self._routes.get(event.type) or self.routes(event.type):
+                parsed.append((d, event))
+            else:
+                unrouted.append(d)
+        if unrouted:
+            # a type no handler takes (a NATS server before 2.10 ignores a durable's several
+            # filter subjects and delivers its whole stream): nothing to apply, so no
+            # transaction and no inbox row, just the acks
+            outcomes["skipped"] += len(unrouted)
+            await ack_all(unrouted)
         while parsed:
             try:
                 await self._apply_deliveries(db, parsed, outcomes)
@@ -512,7 +527,7 @@ class Consumer:
         await bus.consume(spec, lambda batch: self.process(db, batch))
 
 
-_OUTCOMES = ("applied", "duplicate", "retried", "dead_lettered", "malformed")
+_OUTCOMES = ("applied", "duplicate", "retried", "dead_lettered", "malformed", "skipped")
 
 
 class _DatabaseDown(Exception):

@@ -149,6 +149,8 @@ class NatsBus(EventBus):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._streams: set[str] = set()
+        #: (stream, durable) pairs whose filter subjects the server dropped (warned once)
+        self._unfiltered: set[tuple[str, str]] = set()
         self._closed = False
         self._max_pending = 10_000  # PubAcks awaited at once (the relay's batches are smaller)
 
@@ -300,6 +302,23 @@ class NatsBus(EventBus):
             filter_subject=filters[0] if len(filters) == 1 else None,
         )
 
+    async def _add_consumer(self, stream: str, spec: ConsumerSpec, filters: list[str]) -> None:
+        """Create or update the durable; say so once when the server dropped its filters (a
+        server before 2.10 knows no ``filter_subjects``: the durable then gets the whole
+        stream, and the consumer acknowledges the types it does not handle unapplied)."""
+        info = await self.js.add_consumer(stream, self._consumer_config(spec, filters))
+        unfiltered = len(filters) > 1 and not getattr(info.config, "filter_subjects", None)
+        if unfiltered and (stream, spec.name) not in self._unfiltered:
+            self._unfiltered.add((stream, spec.name))
+            log.warning(
+                "nats server %s ignored the filter subjects %s of consumer %s on %s (they need "
+                "2.10): it receives every event of the stream and skips the others",
+                self._nc.connected_server_version if self._nc else "?",
+                filters,
+                spec.name,
+                stream,
+            )
+
     def _plan(self, spec: ConsumerSpec) -> dict[str, list[str]]:
         """Stream → filter subjects for the consumer (one durable per context stream)."""
         plan: dict[str, list[str]] = {}
@@ -310,7 +329,7 @@ class NatsBus(EventBus):
     async def ensure_consumer(self, spec: ConsumerSpec) -> None:
         for ctx, filters in self._plan(spec).items():
             stream = await self.ensure_context(ctx)
-            await self.js.add_consumer(stream, self._consumer_config(spec, filters))
+            await self._add_consumer(stream, spec, filters)
 
     async def consume(self, spec: ConsumerSpec, callback: BatchCallback) -> None:
         loops = [
@@ -339,7 +358,7 @@ class NatsBus(EventBus):
                     )
                 else:
                     stream = await self.ensure_context(context)
-                await self.js.add_consumer(stream, self._consumer_config(spec, filters))
+                await self._add_consumer(stream, spec, filters)
                 sub = await self.js.pull_subscribe_bind(durable=spec.name, stream=stream)
                 delay = 0.5
                 while not self._closed:
