@@ -307,7 +307,7 @@ class NatsBus(EventBus):
         server before 2.10 knows no ``filter_subjects``: the durable then gets the whole
         stream, and the consumer acknowledges the types it does not handle unapplied)."""
         info = await self.js.add_consumer(stream, self._consumer_config(spec, filters))
-        unfiltered = len(filters) > 1 and not getattr(info.config, "filter_subjects", None)
+        unfiltered = len(filters) > 1 and not info.config.filter_subjects
         if unfiltered and (stream, spec.name) not in self._unfiltered:
             self._unfiltered.add((stream, spec.name))
             log.warning(

@@ -38,17 +38,18 @@ async def move_task(ctx: Context, task_id: uuid.UUID, data: TaskMove) -> TaskRea
 
     async def place(
         columns: dict[uuid.UUID, Any], src: uuid.UUID
-    ) -> tuple[tuple[dict[uuid.UUID, Any], positions.Placed], uuid.UUID]:
+    ) -> tuple[tuple[dict[uuid.UUID, Any], repo.SlotLocked, int | None], uuid.UUID]:
         dst = columns.get(dst_id)
         if dst is None or dst["board_id"] != board_id:
             raise Invalid("The column is not on this task's board.", loc=["body", "column_id"])
         placed = await positions.place_locked(session, dst_id, data.position, task_id, src)
         if placed is None:
             raise NotFound(TASK_NOT_FOUND)
-        return (columns, placed), placed.locked.task.column_id  # not src: it moved, again
+        got, rank = placed
+        return (columns, got, rank), got.locked.task.column_id  # not src: it moved, again
 
-    columns, placed = await positions.with_places_locked(session, seen_in, {dst_id}, place)
-    locked, rank = placed.locked, placed.rank
+    columns, placed, rank = await positions.with_places_locked(session, seen_in, {dst_id}, place)
+    locked = placed.locked
     assert rank is not None  # the task is in the column locked for it (with_places_locked)
     fresh = locked.task
     from_column_id = fresh.column_id  # the column locked for it: nothing enters or leaves it

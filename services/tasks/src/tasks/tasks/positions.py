@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -118,22 +118,13 @@ async def place(
     return found, rank
 
 
-class Placed(NamedTuple):
-    """:func:`place_locked`'s answer."""
-
-    slot: repo.Slot
-    rank: int | None  # None only when the task is no longer in the column it leaves
-    locked: repo.Locked  # the task's row, locked, as it is now (``locked.task.column_id``)
-    position: int  # its index in the column it is in
-
-
 async def place_locked(
     session: AsyncSession,
     column_id: uuid.UUID,
     index: int | None,
     task_id: uuid.UUID,
     leaving: uuid.UUID,
-) -> Placed | None:
+) -> tuple[repo.SlotLocked, int | None] | None:
     """Where task ``task_id``, in column ``leaving`` (or moving inside ``column_id``), goes
     entering ``column_id`` at ``index``, the rank it takes there, and its row locked with its
     index where it is, in one statement (``repo.slot_locked``); None when it is gone. The
@@ -143,11 +134,10 @@ async def place_locked(
     got = await repo.slot_locked(session, column_id, index, task_id)
     if got is None:
         return None
-    found, locked, at = got
-    rank = ordering.rank_between(found.before, found.after)
-    if rank is None and locked.task.column_id == leaving:
+    rank = ordering.rank_between(got.slot.before, got.slot.after)
+    if rank is None and got.locked.task.column_id == leaving:
         raise Respread(column_id, task_id)
-    return Placed(found, rank, locked, at)
+    return got, rank  # the rank is None only when the task is no longer in ``leaving``
 
 
 async def rebalance(
