@@ -198,7 +198,8 @@ async def _serve(ws: WebSocket, rt: Runtime, user: AuthUser, after: Any) -> None
             async with db.sessionmaker() as session:
                 return await service.memberships(context_for(app, session, user))
 
-        await hub.join(conn, memberships)
+        # a socket that resumes holds what arrives until its replay is sent: in order
+        await hub.join(conn, memberships, hold=bool(after))
         conn.send(
             _json(
                 {
@@ -211,7 +212,10 @@ async def _serve(ws: WebSocket, rt: Runtime, user: AuthUser, after: Any) -> None
             )
         )
         if after:
-            await _resume(ws, rt, hub, conn, auth, after)
+            try:
+                await _resume(ws, rt, hub, conn, auth, after)
+            finally:
+                hub.release(conn)  # a refused resume (bad id, reload) goes live all the same
         await _receive_loop(ws, rt, hub, conn, auth)
     except WebSocketDisconnect:
         pass

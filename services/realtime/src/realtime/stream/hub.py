@@ -14,7 +14,9 @@
   nothing of that team reaches the removed member.
 - Joining: a socket registers *before* its memberships are read (entries meanwhile are kept),
   so nothing committed around its start is lost or doubled. Resume walks ``stream_log`` for the
-  user and then the entries kept meanwhile, skipping what was sent (by ``seq``).
+  user and then the entries kept meanwhile, skipping what was sent (by ``seq``). A socket that
+  connects to resume keeps holding from its join to the end of its replay, so an entry that
+  arrives in between comes after the replayed ones, not before them.
 """
 
 from __future__ import annotations
@@ -297,19 +299,37 @@ class Hub:
     def connection(self, user_id: uuid.UUID) -> Conn:
         return Conn(user_id=user_id, max_queue=self.socket_queue)
 
-    async def join(self, conn: Conn, memberships: Callable[[], Awaitable[Memberships]]) -> None:
+    async def join(
+        self,
+        conn: Conn,
+        memberships: Callable[[], Awaitable[Memberships]],
+        *,
+        hold: bool = False,
+    ) -> None:
         """Register ``conn``, read its user's memberships, then go live: entries dispatched
-        while the memberships were read are applied and sent after them, in order."""
+        while the memberships were read are applied and sent after them, in order.
+
+        ``hold``: the socket resumes next, so it stays holding until :meth:`release` (which
+        :meth:`replay` calls); an entry dispatched before the replay then follows the entries
+        replayed instead of overtaking them."""
         conn.last_seq = conn.floor = self.position
         conn.holding = True
         self.holding.add(conn)
         try:
             known = await memberships()
-        finally:
+        except BaseException:
             self.holding.discard(conn)
+            raise
         self.conns.setdefault(conn.user_id, set()).add(conn)
         for team, (present, seq) in known.items():
             self.set_member(team, conn.user_id, present, seq)
+        if not hold:
+            self.release(conn)
+
+    def release(self, conn: Conn) -> None:
+        """Go live: the entries kept while ``conn`` was holding, as dispatch would have sent them
+        (a no-op for a socket that is not holding)."""
+        self.holding.discard(conn)
         held, conn.held = conn.held, []
         conn.holding = False
         for item in held:
@@ -360,12 +380,12 @@ class Hub:
         """Send what ``conn``'s user was sent after ``after`` and this socket has not had, in
         order, then the entries dispatched meanwhile. The number replayed, or None when more
         than ``limit`` were missed (nothing is sent: the client reloads)."""
-        if after >= conn.floor:
-            return 0
-        up_to = conn.floor
         conn.holding = True
         self.holding.add(conn)
         try:
+            if after >= conn.floor:
+                return 0
+            up_to = conn.floor
             items = await rows(after, up_to, limit + 1)
             if len(items) > limit:
                 return None
@@ -388,11 +408,7 @@ class Hub:
             conn.floor = after
             return sent
         finally:
-            self.holding.discard(conn)
-            held, conn.held = conn.held, []
-            conn.holding = False
-            for item in held:
-                self._replay_one(conn, item)
+            self.release(conn)
 
     def _membership_before(self, user: uuid.UUID, items: list[Item]) -> dict[str, bool]:
         """The user's memberships just before ``items``: now, undone by their own changes."""
