@@ -51,7 +51,53 @@ async def test_schemathesis_finds_nothing(
     world.write_text(
         json.dumps({"base_url": platform, "main": _as_json(main), "doomed": _as_json(doomed)})
     )
-    report = tmp_path / "report"
+    env = {
+        **os.environ,
+        "VC_VERIFY_WORLD": str(world),
+        "SCHEMATHESIS_HOOKS": "tests.e2e.verify_hooks",
+        "NO_COLOR": "1",
+    }
+    operations = len(
+        [
+            m
+            for item in (await api.get("/openapi.json")).json()["paths"].values()
+            for m in item
+            if m in ("get", "put", "post", "patch", "delete")
+        ]
+    )
+    try:
+        code, out = await _schemathesis(platform, tmp_path / "report", env, [])
+        summary = _section(out, "SUMMARY") or out[-4000:]
+        print(summary)  # noqa: T201 - `make verify` shows the table
+        tested, skipped = _count(out, "Tested"), _count(out, "Skipped")
+        failures, errors = _section(out, "FAILURES"), _section(out, "ERRORS")
+        errored = _errored(errors)
+        if code != 0 and not failures and 0 < len(errored) <= 3:
+            # schemathesis's own generator has raised inside its strategies for one operation
+            # once in a few CI runs (a traceback in schemathesis/generation, no request sent):
+            # not a finding about the API. Those operations run again alone, on a new seed, and
+            # must then pass; the first traceback is printed so it can be reported upstream.
+            print("schemathesis errored on", errored, "- running them again:\n", errors[:6000])  # noqa: T201
+            for label in errored:
+                again_code, again = await _schemathesis(
+                    platform, tmp_path / "again", env, ["--include-name", label]
+                )
+                assert again_code == 0, again[-20000:]
+                assert _count(again, "Tested") == 1, again[-20000:]
+            tested += len(errored)
+            code, errors = 0, ""
+    finally:
+        await _logins_work_again(api, main)
+    detail = (errors[:4000] + "\n...\n" + errors[-16000:]) if errors else (failures or summary)
+    assert tested + skipped == operations, detail[-20000:]
+    assert tested >= operations - 3, detail[-20000:]
+    assert code == 0, (failures or errors or out)[-20000:]
+
+
+async def _schemathesis(
+    platform: str, report: Path, env: dict[str, str], extra: list[str]
+) -> tuple[int, str]:
+    """One schemathesis run over the gateway: its exit code and its output."""
     cmd = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -73,42 +119,33 @@ async def test_schemathesis_finds_nothing(
         "junit",
         "--report-dir",
         str(report),
+        *extra,
     ]
-    if os.environ.get("VERIFY_SEED"):  # replay a run's data: the seed its summary printed
+    if os.environ.get("VERIFY_SEED") and not extra:  # replay a run's data: the seed it printed
         cmd += ["--seed", os.environ["VERIFY_SEED"]]
-    env = {
-        **os.environ,
-        "VC_VERIFY_WORLD": str(world),
-        "SCHEMATHESIS_HOOKS": "tests.e2e.verify_hooks",
-        "NO_COLOR": "1",
-    }
     proc = await asyncio.create_subprocess_exec(
         *cmd, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
-    try:
-        raw, _ = await asyncio.wait_for(proc.communicate(), timeout=3500)
-    finally:
-        await _logins_work_again(api, main)
-    out = raw.decode(errors="replace")
-    summary = out[out.find("=== SUMMARY ===") - 40 :] if "=== SUMMARY ===" in out else out[-4000:]
-    print(summary)  # noqa: T201 - `make verify` shows the table
-    tested = re.search(r"Tested: (\d+)", out)
-    skipped = re.search(r"Skipped: (\d+)", out)  # e.g. nothing left to generate after filters
-    operations = len(
-        [
-            m
-            for item in (await api.get("/openapi.json")).json()["paths"].values()
-            for m in item
-            if m in ("get", "put", "post", "patch", "delete")
-        ]
-    )
-    failures = out[out.find("=== FAILURES ===") :] if "=== FAILURES ===" in out else ""
-    errors = out[out.find("=== ERRORS ===") :] if "=== ERRORS ===" in out else ""
-    detail = (failures or errors or summary)[-20000:]  # an errored operation says why here
-    assert tested is not None, detail
-    assert int(tested.group(1)) + int(skipped.group(1) if skipped else 0) == operations, detail
-    assert int(tested.group(1)) >= operations - 3, detail
-    assert proc.returncode == 0, (failures or errors or out)[-20000:]
+    raw, _ = await asyncio.wait_for(proc.communicate(), timeout=3500)
+    assert proc.returncode is not None
+    return proc.returncode, raw.decode(errors="replace")
+
+
+def _section(out: str, name: str) -> str:
+    """From schemathesis's ``=== NAME ===`` heading to the end of its output ('' if none)."""
+    at = out.find(f"=== {name} ===")
+    return out[max(at - 40, 0) :] if at >= 0 else ""
+
+
+def _count(out: str, what: str) -> int:
+    found = re.search(rf"{what}: (\d+)", out)
+    return int(found.group(1)) if found else 0
+
+
+def _errored(errors: str) -> list[str]:
+    """The operations of the ERRORS section (``____ GET /path ____`` headings)."""
+    labels = re.findall(r"^_+ ((?:GET|PUT|POST|PATCH|DELETE) \S+) _+$", errors, re.MULTILINE)
+    return list(dict.fromkeys(labels))
 
 
 async def _logins_work_again(api: httpx.AsyncClient, world: World) -> None:
