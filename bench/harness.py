@@ -439,6 +439,10 @@ def summary(reports: list[Report], failed: list[str]) -> tuple[str, int]:
             else "failed: did not finish or exited non-zero"
         )
         lines.append(f"   [{name}] {why}")
-    lines.append(f"== {met}/{total} targets met; {len(failed)} bench(es) failed")
+    broken = [name for name in failed if name not in missing]
+    lines.append(
+        f"== {met}/{total} targets met; {len(failed) - len(broken)} bench(es) missed a target, "
+        f"{len(broken)} did not finish"
+    )
     code = 0 if met == total and not failed else 1
     return "\n".join(lines), code

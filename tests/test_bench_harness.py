@@ -67,9 +67,11 @@ def test_finish_and_summary_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     assert code == 1
     assert "1/2 targets met" in text
     assert "targets missed" in text
+    assert "1 bench(es) missed a target, 0 did not finish" in text
     text, code = harness.summary([ok], ["crashed"])
     assert code == 1
     assert "crashed] failed" in text
+    assert "0 bench(es) missed a target, 1 did not finish" in text
     harness.REPORTS.clear()
 
 
