@@ -200,7 +200,11 @@ async def test_the_lifespan_runs_the_job(
     user = uuid.uuid4()
     start = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
     engine = create_async_engine(database_url)
-    app = create_app(Settings(focus_auto_end_interval_seconds=0.05))
+    # no event runtime: the job is the subject. With it, the relay races the shutdown for the
+    # ended event's outbox row (claimed FOR UPDATE), the row the cleanup below deletes; once in
+    # CI the test hung 180 s right after the bus disconnected, the cleanup never ran, and the
+    # next test of the worker read this session's event
+    app = create_app(Settings(focus_auto_end_interval_seconds=0.05, events_enabled=False))
     app.state.clock = lambda: start + timedelta(minutes=10)
     try:
         async with engine.begin() as conn:
