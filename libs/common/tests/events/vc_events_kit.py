@@ -192,7 +192,12 @@ async def wait_effects(db: Database, consumer: Consumer, n: int, within: float =
     async def enough() -> bool:
         return len(await effect_rows(db, consumer)) >= n
 
-    await wait_until(enough, within)
+    try:
+        await wait_until(enough, within)
+    except AssertionError:
+        rows = await effect_rows(db, consumer)  # which are missing says where it stuck
+        got = sorted(r.subject for r in rows)
+        raise AssertionError(f"{len(rows)} of {n} effects within {within}s: {got}") from None
 
 
 def relay_for(db: Database, bus: Any, ctx: str, **kw: Any) -> OutboxRelay:

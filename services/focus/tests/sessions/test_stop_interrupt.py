@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 URL = "/api/v1/focus/sessions"
 
@@ -124,3 +128,31 @@ async def test_a_new_session_after_stopping(
     await client.post(f"{URL}/{s['id']}/stop", headers=user.headers)
     again = await start(client, user, focus_type="custom", duration_minutes=50)
     assert ts(again["planned_end_time"]) - ts(again["start_time"]) == timedelta(minutes=50)
+
+
+async def test_the_outbox_fixture_reads_this_tests_events_only(
+    client: httpx.AsyncClient, make_user: Any, clock: Any, outbox: Any, database_url: str
+) -> None:
+    """An event another test of the worker committed (a real engine's, a live app's) is not
+    this test's: once, a timed-out test's committed focus.session.ended failed the next one."""
+    engine = create_async_engine(database_url)
+    stranger = uuid.uuid4()
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO outbox (id, type, subject, payload) "
+                    "VALUES (:id, 'focus.session.interrupted', :s, CAST(:p AS jsonb))"
+                ),
+                {"id": stranger, "s": str(stranger), "p": json.dumps({"not": "validated"})},
+            )
+        user = make_user()
+        s = await start(client, user)
+        clock.advance(minutes=4)
+        resp = await client.post(f"{URL}/{s['id']}/interrupt", headers=user.headers)
+        assert resp.status_code == 200
+        assert [e["subject"] for e in await outbox("focus.session.interrupted")] == [s["id"]]
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM outbox WHERE id = :id"), {"id": stranger})
+        await engine.dispose()

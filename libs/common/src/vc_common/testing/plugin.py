@@ -359,11 +359,28 @@ def deliver(request: pytest.FixtureRequest) -> Deliver:
 ReadOutbox = Callable[..., Awaitable[list[dict[str, Any]]]]
 
 
+# Rows the test's own transaction wrote (its requests' savepoints included): their xmin is a
+# (sub)transaction still in progress, which pg_xact_status tells from everything committed.
+# xmin is a 32-bit xid: its epoch is the current transaction's, one less or one more when it
+# lies more than half the xid space below or above it (it wrapped).
+_WRITTEN_HERE = text(
+    "pg_xact_status(((((pg_current_xact_id()::text::bigint >> 32)"
+    " - (xmin::text::bigint - (pg_current_xact_id()::text::bigint & 4294967295)"
+    " > 2147483648)::int"
+    " + ((pg_current_xact_id()::text::bigint & 4294967295) - xmin::text::bigint"
+    " > 2147483648)::int) << 32)"
+    " | xmin::text::bigint)::text::xid8) = 'in progress'"
+)
+
+
 @pytest.fixture
 def outbox(request: pytest.FixtureRequest) -> ReadOutbox:
     """``await outbox(type=None, subject=None)``: the events written so far (oldest first),
-    each validated against its contract."""
+    each validated against its contract. With ``app``, only those of this test's transaction:
+    rows another test of the worker committed (a ``live_app`` test, a test that runs a real
+    engine) are not this test's; with ``live_app``, every committed row (use unique data)."""
     application = _the_app(request)
+    own_only = "live_app" not in request.fixturenames
 
     async def read(
         type: str | None = None, subject: str | uuid.UUID | None = None
@@ -374,6 +391,8 @@ def outbox(request: pytest.FixtureRequest) -> ReadOutbox:
             stmt = stmt.where(t.c.type == type)
         if subject is not None:
             stmt = stmt.where(t.c.subject == str(subject))
+        if own_only:
+            stmt = stmt.where(_WRITTEN_HERE)
         async with application.state.db.sessionmaker() as session:
             rows = [dict(r[0]) for r in (await session.execute(stmt)).all()]
         for payload in rows:
