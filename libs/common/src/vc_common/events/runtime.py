@@ -89,8 +89,9 @@ async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
         task.cancel()
         log.warning("%s did not finish within %.0fs; left behind", what, seconds)
         return
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("%s failed: %r", what, task.exception())
+    failure = None if task.cancelled() else task.exception()
+    if failure is not None:
+        log.warning("%s failed: %r", what, failure)
 
 
 async def connect_with_retry(

@@ -11,27 +11,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vc_calendar.models import ImportedEvent, MeetingItem, TaskDeadline
 
-# one statement text whatever the number of tasks (a multi-row VALUES of n rows was a new
-# statement for every n: compiled again for most batches, ~half of the consumer's SQLAlchemy time)
+# column -> its array type: one statement text whatever the number of tasks (a multi-row VALUES
+# of n rows was a new statement for every n: compiled again for most batches, ~half of the
+# consumer's SQLAlchemy time)
+_DEADLINE_COLUMNS = {
+    "task_id": "uuid",
+    "team_id": "uuid",
+    "board_id": "uuid",
+    "title": "varchar",
+    "assignee_id": "uuid",
+    "due_date": "date",
+    "is_completed": "boolean",
+    "deleted": "boolean",
+    "source_time": "timestamptz",
+    "completion_time": "timestamptz",
+}
 _INSERT_DEADLINES = text(
-    "INSERT INTO task_deadlines (task_id, team_id, board_id, title, assignee_id, due_date, "
-    "is_completed, deleted, source_time, completion_time) "
-    "SELECT * FROM unnest(CAST(:task_id AS uuid[]), CAST(:team_id AS uuid[]), "
-    "CAST(:board_id AS uuid[]), CAST(:title AS varchar[]), CAST(:assignee_id AS uuid[]), "
-    "CAST(:due_date AS date[]), CAST(:is_completed AS boolean[]), CAST(:deleted AS boolean[]), "
-    "CAST(:source_time AS timestamptz[]), CAST(:completion_time AS timestamptz[])) "
-    "ON CONFLICT (task_id) DO NOTHING RETURNING task_id"
-)
-_DEADLINE_FIELDS = (
-    "team_id",
-    "board_id",
-    "title",
-    "assignee_id",
-    "due_date",
-    "is_completed",
-    "deleted",
-    "source_time",
-    "completion_time",
+    f"INSERT INTO task_deadlines ({', '.join(_DEADLINE_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{c} AS {kind}[])" for c, kind in _DEADLINE_COLUMNS.items())
+    + ") ON CONFLICT (task_id) DO NOTHING RETURNING task_id"
 )
 
 
@@ -42,9 +41,8 @@ async def insert_deadlines(
     out is NULL) that have none; one statement. The ids of the rows inserted."""
     if not initial:
         return set()
-    params: dict[str, list[Any]] = {"task_id": list(initial)}
-    for name in _DEADLINE_FIELDS:
-        params[name] = [values.get(name) for values in initial.values()]
+    rows = [{**values, "task_id": task_id} for task_id, values in initial.items()]
+    params = {c: [r.get(c) for r in rows] for c in _DEADLINE_COLUMNS}
     inserted = await session.execute(_INSERT_DEADLINES, params)
     return set(inserted.scalars())
 

@@ -313,8 +313,7 @@ class Hub:
         :meth:`replay` calls); an entry dispatched before the replay then follows the entries
         replayed instead of overtaking them."""
         conn.last_seq = conn.floor = self.position
-        conn.holding = True
-        self.holding.add(conn)
+        self._hold(conn)
         try:
             known = await memberships()
         except BaseException:
@@ -325,6 +324,11 @@ class Hub:
             self.set_member(team, conn.user_id, present, seq)
         if not hold:
             self.release(conn)
+
+    def _hold(self, conn: Conn) -> None:
+        """Keep what is dispatched to ``conn`` in its ``held`` until :meth:`release`."""
+        conn.holding = True
+        self.holding.add(conn)
 
     def release(self, conn: Conn) -> None:
         """Go live: the entries kept while ``conn`` was holding, as dispatch would have sent them
@@ -380,8 +384,7 @@ class Hub:
         """Send what ``conn``'s user was sent after ``after`` and this socket has not had, in
         order, then the entries dispatched meanwhile. The number replayed, or None when more
         than ``limit`` were missed (nothing is sent: the client reloads)."""
-        conn.holding = True
-        self.holding.add(conn)
+        self._hold(conn)
         try:
             if after >= conn.floor:
                 return 0
