@@ -95,6 +95,11 @@ BROKERS = {
     "rabbitmq": os.environ.get("RABBITMQ_URL") or "amqp://guest:guest@127.0.0.1:5672/",
 }
 
+#: the subjects (aggregates) the bench's events are spread over. The relay keeps at most one
+#: unacknowledged event per subject in flight (order per subject), so a wave is at most this
+#: many publishes: ``--subjects`` shows how far the broker's round trip bounds the pipeline
+SUBJECTS = 200
+
 
 def _pct(values: list[float], p: float) -> float:
     if not values:
@@ -184,13 +189,21 @@ def consumer_process(
 
 
 async def _produce(
-    url: str, db_url: str, ctx: str, n: int, rate: int, seconds: float, out: Any, go: Any
+    url: str,
+    db_url: str,
+    ctx: str,
+    n: int,
+    rate: int,
+    seconds: float,
+    n_subjects: int,
+    out: Any,
+    go: Any,
 ) -> None:
     db = Database(db_url, pool_size=10, max_overflow=10)
     bus = bus_from_url(url)
     await bus.connect()
     relay = OutboxRelay(db, tables, bus, service=ctx, batch_size=500, poll_interval=0.5)
-    subjects = [str(uuid.uuid4()) for _ in range(200)]
+    subjects = [str(uuid.uuid4()) for _ in range(n_subjects)]
 
     async def write(i: int) -> None:
         async with db.unit_of_work() as session:
@@ -250,12 +263,20 @@ async def _produce(
 
 
 def producer_process(
-    url: str, db_url: str, ctx: str, n: int, rate: int, seconds: float, out: Any, go: Any
+    url: str,
+    db_url: str,
+    ctx: str,
+    n: int,
+    rate: int,
+    seconds: float,
+    n_subjects: int,
+    out: Any,
+    go: Any,
 ) -> None:
     """The producing service (its writes and its outbox relay), in its own process."""
     logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_produce(url, db_url, ctx, n, rate, seconds, out, go))
+        asyncio.run(_produce(url, db_url, ctx, n, rate, seconds, n_subjects, out, go))
 
 
 # A bulk load of the outbox (a backlog accumulated during an outage, an import): one statement
@@ -276,12 +297,14 @@ _BACKLOG_SQL = text("""
 """)
 
 
-async def _produce_backlog(url: str, db_url: str, ctx: str, n: int, out: Any, go: Any) -> None:
+async def _produce_backlog(
+    url: str, db_url: str, ctx: str, n: int, n_subjects: int, out: Any, go: Any
+) -> None:
     db = Database(db_url, pool_size=2, max_overflow=2)
     bus = bus_from_url(url)
     await bus.connect()
     relay = OutboxRelay(db, tables, bus, service=ctx, batch_size=500, poll_interval=0.5)
-    subjects = [str(uuid.uuid4()) for _ in range(200)]
+    subjects = [str(uuid.uuid4()) for _ in range(n_subjects)]
     try:
         out.put(("writing", time.time()))
         for lo in range(0, n, 50_000):
@@ -307,11 +330,13 @@ async def _produce_backlog(url: str, db_url: str, ctx: str, n: int, out: Any, go
         await db.dispose()
 
 
-def backlog_producer_process(url: str, db_url: str, ctx: str, n: int, out: Any, go: Any) -> None:
+def backlog_producer_process(
+    url: str, db_url: str, ctx: str, n: int, n_subjects: int, out: Any, go: Any
+) -> None:
     """The producing service with a bulk-loaded outbox, then its relay, in its own process."""
     logging.basicConfig(level=logging.ERROR)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_produce_backlog(url, db_url, ctx, n, out, go))
+        asyncio.run(_produce_backlog(url, db_url, ctx, n, n_subjects, out, go))
 
 
 # -- the coordinator ----------------------------------------------------------------------
@@ -375,9 +400,9 @@ async def pipeline(
 
 
 async def run_broker(
-    url: str, db: Database, *, n: int, rate: int, seconds: float
+    url: str, db: Database, *, n: int, rate: int, seconds: float, subjects: int = SUBJECTS
 ) -> dict[str, float]:
-    async with pipeline(url, db, producer_process, (n, rate, seconds), lags=True) as p:
+    async with pipeline(url, db, producer_process, (n, rate, seconds, subjects), lags=True) as p:
         applied_q, produced_q, go = p.applied, p.produced, p.go
 
         async def until(count: int, limit: float) -> tuple[float, list[float]]:
@@ -415,12 +440,14 @@ async def run_broker(
         }
 
 
-async def run_backlog(url: str, db: Database, *, n: int) -> dict[str, float]:
+async def run_backlog(
+    url: str, db: Database, *, n: int, subjects: int = SUBJECTS
+) -> dict[str, float]:
     """A backlog of ``n`` events bulk-loaded into the outbox with the relay stopped, then drained
     (relay and consumer in their own processes): drain rate, and the resident memory of the
     relay's and the consumer's process sampled every second, which must stay flat however long
     the backlog is (nothing may hold the backlog, its deliveries or its acks)."""
-    async with pipeline(url, db, backlog_producer_process, (n,), lags=False) as p:
+    async with pipeline(url, db, backlog_producer_process, (n, subjects), lags=False) as p:
         prod, cons, applied_q, produced_q, go = p.prod, p.cons, p.applied, p.produced, p.go
         samples: dict[str, list[float]] = {"relay": [], "consumer": []}
         _, writing = await asyncio.to_thread(_get, produced_q, 60)
@@ -520,6 +547,12 @@ async def amain(argv: list[str] | None = None) -> int:
         default=int(quick(1_000_000, 50_000)),
         help="size of the bulk-loaded backlog drained with memory sampled (0: skip the phase)",
     )
+    p.add_argument(
+        "--subjects",
+        type=int,
+        default=SUBJECTS,
+        help="subjects the events are spread over (the relay has one in flight per subject)",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     name = f"bench_events_{os.getpid()}"
@@ -539,20 +572,28 @@ async def amain(argv: list[str] | None = None) -> int:
                     anchors[broker] = f"failed: {exc!r}"
                 try:
                     results[broker] = await run_broker(
-                        BROKERS[broker], db, n=args.events, rate=args.rate, seconds=args.seconds
+                        BROKERS[broker],
+                        db,
+                        n=args.events,
+                        rate=args.rate,
+                        seconds=args.seconds,
+                        subjects=args.subjects,
                     )
                 except Exception as exc:
                     results[broker] = f"failed: {exc!r}"
             if args.backlog:
                 try:
-                    backlogs[broker] = await run_backlog(BROKERS[broker], db, n=args.backlog)
+                    backlogs[broker] = await run_backlog(
+                        BROKERS[broker], db, n=args.backlog, subjects=args.subjects
+                    )
                 except Exception as exc:
                     backlogs[broker] = f"failed: {exc!r}"
     finally:
         await db.dispose()
         await drop_database(name)
     print(
-        f"\noutbox → relay → broker → consumer ({args.events} events backlog; "
+        f"\noutbox → relay → broker → consumer ({args.events} events backlog over "
+        f"{args.subjects} subjects; "
         f"lag at {args.rate}/s for {args.seconds:.0f}s)"
     )
     print(f"{'broker':<10} {'events/s':>10} {'rate':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")

@@ -155,6 +155,51 @@ def pg_connections(url: str | None = None) -> tuple[int, int] | None:
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
+def machine_busy(window: float = 2.0) -> float:
+    """The share of the machine's CPU time (every core) that was busy over the next ``window``
+    seconds (``/proc/stat``: all but idle and iowait); NaN when it cannot be read."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return sum(values[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    total = total1 - total0
+    return 1.0 - (idle1 - idle0) / total if total > 0 else float("nan")
+
+
+def settle(limit: float = 120.0, calm: float = 0.25, window: float = 2.0) -> tuple[float, float]:
+    """Let the machine digest the previous bench before the next one measures: a PostgreSQL
+    ``CHECKPOINT`` (what the last bench wrote is flushed now rather than during the next
+    bench's phases), then wait until the CPU is less than ``calm`` busy over a ``window``, at
+    most ``limit`` seconds. Returns (seconds waited, the last busy share).
+
+    A full ``make bench`` ran every bench after events_bench's 1,000,000-event drains at half
+    the ratios they reach alone (identity ``/users/me`` 0.45 of the bare app against 0.68-0.72,
+    tasks 1.6-1.9x the CPU a request), though the machine looked idle between them."""
+    started = time.perf_counter()
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        with contextlib.suppress(Exception):
+            import psycopg
+            from vc_devrun.config import libpq_url
+
+            with psycopg.connect(libpq_url(url), connect_timeout=5, autocommit=True) as conn:
+                conn.execute("CHECKPOINT")
+    busy = float("nan")
+    while time.perf_counter() - started < limit:
+        busy = machine_busy(window)
+        if not busy >= calm:  # NaN (cannot tell) counts as calm
+            break
+    return time.perf_counter() - started, busy
+
+
 def cpu_seconds(pid: int | None) -> float:
     """User + system CPU time of a process so far; NaN when it is not there."""
     if pid is None:

@@ -197,3 +197,40 @@ def test_a_bench_does_not_pass_its_environment_to_the_next(
             sys.modules.pop(f"bench.{name}", None)
     assert seen == [None]
     assert "VC_FAKE_ENV" not in os.environ
+
+
+def test_machine_busy_is_a_share_of_the_cpu() -> None:
+    busy = harness.machine_busy(0.2)
+    assert 0.0 <= busy <= 1.0
+
+
+def test_settle_waits_for_calm_but_no_longer_than_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # no CHECKPOINT: no server needed
+    shares = iter([0.9, 0.8, 0.1, 0.9])
+    monkeypatch.setattr(harness, "machine_busy", lambda _window: next(shares))
+    waited, busy = harness.settle(limit=60.0, calm=0.25, window=0.0)
+    assert busy == 0.1  # the first calm window ends the wait
+    assert waited < 60.0
+    monkeypatch.setattr(harness, "machine_busy", lambda _window: 1.0)
+    waited, busy = harness.settle(limit=0.3, calm=0.25, window=0.0)
+    assert busy == 1.0
+    assert waited >= 0.3  # never calm: gives up at the limit
+
+
+def test_make_bench_settles_between_benches_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[float] = []
+    monkeypatch.setattr(harness, "settle", lambda limit: (calls.append(limit), (0.0, 0.1))[1])
+    monkeypatch.setattr(bench_main, "run_one", lambda _name, _module: True)
+    monkeypatch.setattr(harness, "pg_connections", lambda: None)
+    monkeypatch.setattr(harness, "REPORTS", [])
+    bench_main.main(["gateway_bench", "task_read_bench", "tasks_bench"])
+    assert len(calls) == 2  # before the second and the third, not the first
+    assert capsys.readouterr().out.count("settled 0s: CPU 10% busy") == 2
+
+
+def test_events_bench_runs_last() -> None:
+    assert bench_main.BENCHES[-1] == "events_bench"
