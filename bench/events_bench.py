@@ -76,7 +76,15 @@ from vc_common.events.tables import install_event_tables
 from vc_common.testing.plugin import create_database, drop_database
 
 from bench import broker_anchors
-from bench.harness import Report, cpu_seconds, quick, rss_mib
+from bench.harness import (
+    Report,
+    busy_between,
+    command_cpu_seconds,
+    cpu_seconds,
+    machine_times,
+    quick,
+    rss_mib,
+)
 
 metadata = MetaData()
 tables = install_event_tables(metadata)
@@ -106,6 +114,30 @@ def _pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
+
+
+#: the broker's server process, by URL scheme (its CPU per event is printed beside the
+#: pipeline's: on 2 cores the broker, PostgreSQL and both services share the same CPU)
+_BROKER_COMMANDS = {"nats": ("nats-server",), "amqp": ("beam.smp",), "amqps": ("beam.smp",)}
+
+
+class _Machine:
+    """The machine's CPU over a phase: busy share, and the broker's and PostgreSQL's CPU."""
+
+    def __init__(self, url: str) -> None:
+        self.broker = _BROKER_COMMANDS.get(url.split(":", 1)[0], ())
+        self.start = self._now()
+
+    def _now(self) -> tuple[tuple[int, int], float, float]:
+        return machine_times(), command_cpu_seconds(*self.broker), command_cpu_seconds("postgres")
+
+    def figures(self, n: int) -> dict[str, float]:
+        (t0, b0, p0), (t1, b1, p1) = self.start, self._now()
+        return {
+            "machine_busy": busy_between(t0, t1),
+            "broker_cpu_ms_per_event": (b1 - b0) * 1000 / n if self.broker else float("nan"),
+            "postgres_cpu_ms_per_event": (p1 - p0) * 1000 / n,
+        }
 
 
 async def _count(db: Database) -> int:
@@ -420,8 +452,10 @@ async def run_broker(
         # 1. throughput: the producer writes the backlog, then starts its relay on `go`
         go.set()
         _, t0 = await asyncio.to_thread(_get, produced_q, 120)
+        machine = _Machine(url)
         t1, _ = await until(n, 120)
         throughput = n / (t1 - t0)
+        cpu = machine.figures(n)
 
         # 2. lag at a fixed rate, one event per transaction
         total = int(rate * seconds)
@@ -437,6 +471,7 @@ async def run_broker(
             "p50": _pct(lags, 50),
             "p99": _pct(lags, 99),
             "max": max(lags),
+            **cpu,
         }
 
 
@@ -467,6 +502,7 @@ async def run_backlog(
         sample()  # the start: backlog written, relay not started, consumer idle
         go.set()
         _, t0 = await asyncio.to_thread(_get, produced_q, 30)
+        machine = _Machine(url)
         sampling = asyncio.create_task(sampler())
         try:
             deadline = time.monotonic() + 120 + n / 200  # the drain at 200/s still finishes
@@ -481,6 +517,7 @@ async def run_backlog(
             with contextlib.suppress(asyncio.CancelledError):
                 await sampling
         sample()  # the end
+        whole = machine.figures(n)
         cpu = {k: cpu_seconds(pr.pid) - cpu0[k] for k, pr in (("relay", prod), ("consumer", cons))}
         async with db.engine.connect() as conn:
             row = (
@@ -502,6 +539,7 @@ async def run_backlog(
             "drain_rate": n / (t1 - t0),
             "drain_seconds": t1 - t0,
             "effects": effects_rows,
+            **whole,
         }
         for k, rss in samples.items():
             out[f"{k}_rss_start"] = rss[0]
@@ -560,6 +598,7 @@ async def amain(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, float] | str] = {}
     backlogs: dict[str, dict[str, float] | str] = {}
     anchors: dict[str, float | str] = {}
+    anchor_cpu: dict[str, dict[str, float]] = {}
     try:
         async with db.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
@@ -567,7 +606,9 @@ async def amain(argv: list[str] | None = None) -> int:
             if args.events:  # 0: only the backlog phase
                 # the anchor right before the pipeline, so both see the same machine
                 try:
+                    machine = _Machine(BROKERS[broker])
                     anchors[broker] = await anchor(broker, BROKERS[broker], args.events)
+                    anchor_cpu[broker] = machine.figures(args.events)
                 except Exception as exc:
                     anchors[broker] = f"failed: {exc!r}"
                 try:
@@ -614,6 +655,8 @@ async def amain(argv: list[str] | None = None) -> int:
             a = float("nan")
         else:
             report.figure(a_name, a, "msgs/s")
+            if broker in anchor_cpu:
+                _cpu_figures(report, f"{broker} raw", anchor_cpu[broker])
         value = float("nan") if isinstance(r, str) else r["throughput"]
         if isinstance(r, str):
             report.note(f"{broker} pipeline {r}")
@@ -634,6 +677,7 @@ async def amain(argv: list[str] | None = None) -> int:
             anchor_name=a_name,
         )
         if not isinstance(r, str):
+            _cpu_figures(report, f"{broker} end to end", r)
             short = r["rate"] < 0.95 * args.rate
             report.target(
                 f"{broker} p99 lag at {args.rate}/s",
@@ -686,6 +730,7 @@ async def amain(argv: list[str] | None = None) -> int:
         )
         report.figure(f"{broker} {args.backlog:,} backlog drain time", b["drain_seconds"], "s")
         report.figure(f"{broker} backlog bulk load into the outbox", b["write_rate"], "rows/s")
+        _cpu_figures(report, f"{broker} backlog drain", b)
         for process in ("relay", "consumer"):
             report.figure(
                 f"{broker} backlog {process} CPU per event",
@@ -709,6 +754,14 @@ async def amain(argv: list[str] | None = None) -> int:
             f"event ids, for {args.backlog:,} events; no outbox row unsent"
         )
     return report.finish()
+
+
+def _cpu_figures(report: Report, phase: str, r: dict[str, float]) -> None:
+    """Where the machine's CPU went in a phase: on 2 cores a pipeline whose machine is ~100 %
+    busy is bound by the CPU of the broker, PostgreSQL and both services together."""
+    report.figure(f"{phase}: machine CPU busy", r["machine_busy"] * 100, "%")
+    report.figure(f"{phase}: broker CPU per event", r["broker_cpu_ms_per_event"], "ms")
+    report.figure(f"{phase}: PostgreSQL CPU per event", r["postgres_cpu_ms_per_event"], "ms")
 
 
 def main(argv: list[str] | None = None) -> int:

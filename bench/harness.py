@@ -155,23 +155,45 @@ def pg_connections(url: str | None = None) -> tuple[int, int] | None:
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
+def machine_times() -> tuple[int, int]:
+    """(all, idle) CPU ticks of the machine so far, every core (``/proc/stat``; idle counts
+    iowait too); (0, 0) when it cannot be read."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    if len(values) < 5:
+        return 0, 0
+    return sum(values[:8]), values[3] + values[4]
+
+
+def busy_between(start: tuple[int, int], end: tuple[int, int]) -> float:
+    """The share of the machine's CPU that was busy between two :func:`machine_times`."""
+    total = end[0] - start[0]
+    return 1.0 - (end[1] - start[1]) / total if total > 0 else float("nan")
+
+
 def machine_busy(window: float = 2.0) -> float:
     """The share of the machine's CPU time (every core) that was busy over the next ``window``
-    seconds (``/proc/stat``: all but idle and iowait); NaN when it cannot be read."""
+    seconds; NaN when it cannot be read."""
+    start = machine_times()
+    time.sleep(window)
+    return busy_between(start, machine_times())
 
-    def sample() -> tuple[int, int]:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = values[3] + (values[4] if len(values) > 4 else 0)
-        return sum(values[:8]), idle
 
-    try:
-        total0, idle0 = sample()
-        time.sleep(window)
-        total1, idle1 = sample()
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-    total = total1 - total0
-    return 1.0 - (idle1 - idle0) / total if total > 0 else float("nan")
+def command_cpu_seconds(*names: str) -> float:
+    """User + system CPU time so far of every process whose name (``comm``) is one of
+    ``names``: a broker (``beam.smp``, ``nats-server``) or PostgreSQL's backends (``postgres``;
+    a backend that exited meanwhile takes its time with it)."""
+    total = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            if comm in names:
+                fields = stat.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def settle(limit: float = 120.0, calm: float = 0.25, window: float = 2.0) -> tuple[float, float]:
