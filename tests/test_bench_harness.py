@@ -18,6 +18,15 @@ if str(ROOT) not in sys.path:  # `python -m pytest` from the root already has it
 from bench import __main__ as bench_main  # noqa: E402
 from bench import harness  # noqa: E402
 
+REAL_SETTLE = harness.settle
+
+
+@pytest.fixture(autouse=True)
+def _no_settling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make bench`` waits for a calm machine between benches; these tests' fake benches
+    need no calm (under a parallel ``make test`` the machine is never calm: 20 s each)."""
+    monkeypatch.setattr(harness, "settle", lambda **_: (0.0, 0.0))
+
 
 def test_targets_compare_in_the_direction_given() -> None:
     r = harness.Report("x")
@@ -210,11 +219,11 @@ def test_settle_waits_for_calm_but_no_longer_than_its_limit(
     monkeypatch.delenv("DATABASE_URL", raising=False)  # no CHECKPOINT: no server needed
     shares = iter([0.9, 0.8, 0.1, 0.9])
     monkeypatch.setattr(harness, "machine_busy", lambda _window: next(shares))
-    waited, busy = harness.settle(limit=60.0, calm=0.25, window=0.0)
+    waited, busy = REAL_SETTLE(limit=60.0, calm=0.25, window=0.0)
     assert busy == 0.1  # the first calm window ends the wait
     assert waited < 60.0
     monkeypatch.setattr(harness, "machine_busy", lambda _window: 1.0)
-    waited, busy = harness.settle(limit=0.3, calm=0.25, window=0.0)
+    waited, busy = REAL_SETTLE(limit=0.3, calm=0.25, window=0.0)
     assert busy == 1.0
     assert waited >= 0.3  # never calm: gives up at the limit
 
