@@ -129,7 +129,8 @@ class _Machine:
         self.start = self._now()
 
     def _now(self) -> tuple[tuple[int, int], float, float]:
-        return machine_times(), command_cpu_seconds(*self.broker), command_cpu_seconds("postgres")
+        cpu = command_cpu_seconds(*self.broker, "postgres")
+        return machine_times(), sum(cpu[n] for n in self.broker), cpu["postgres"]
 
     def figures(self, n: int) -> dict[str, float]:
         (t0, b0, p0), (t1, b1, p1) = self.start, self._now()

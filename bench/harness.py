@@ -134,10 +134,10 @@ def listener_pid(port: int | None) -> int | None:
     return None
 
 
-def pg_connections(url: str | None = None) -> tuple[int, int] | None:
-    """(connections in use, max_connections) of the PostgreSQL server benches use, or None when
-    it cannot be asked. A bench whose processes find no free slot fails with "too many clients
-    already" (the seventh round lost three benches to it), so the runner prints it before each."""
+def _pg_query(sql: str, url: str | None = None) -> tuple[Any, ...] | None:
+    """One statement on the PostgreSQL server benches use (``url``, else ``DATABASE_URL``), on a
+    connection of its own; its first row, or None when there is none or the server cannot be
+    asked."""
     url = url or os.environ.get("DATABASE_URL")
     if not url:
         return None
@@ -145,13 +145,22 @@ def pg_connections(url: str | None = None) -> tuple[int, int] | None:
         import psycopg
         from vc_devrun.config import libpq_url
 
-        with psycopg.connect(libpq_url(url), connect_timeout=5) as conn:
-            row = conn.execute(
-                "SELECT count(*) FILTER (WHERE backend_type = 'client backend'),"
-                " current_setting('max_connections')::int FROM pg_stat_activity"
-            ).fetchone()
+        with psycopg.connect(libpq_url(url), connect_timeout=5, autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchone() if cur.description else None
     except Exception:
         return None
+
+
+def pg_connections(url: str | None = None) -> tuple[int, int] | None:
+    """(connections in use, max_connections) of the PostgreSQL server benches use, or None when
+    it cannot be asked. A bench whose processes find no free slot fails with "too many clients
+    already" (the seventh round lost three benches to it), so the runner prints it before each."""
+    row = _pg_query(
+        "SELECT count(*) FILTER (WHERE backend_type = 'client backend'),"
+        " current_setting('max_connections')::int FROM pg_stat_activity",
+        url,
+    )
     return (int(row[0]), int(row[1])) if row is not None else None
 
 
@@ -181,19 +190,18 @@ def machine_busy(window: float = 2.0) -> float:
     return busy_between(start, machine_times())
 
 
-def command_cpu_seconds(*names: str) -> float:
-    """User + system CPU time so far of every process whose name (``comm``) is one of
-    ``names``: a broker (``beam.smp``, ``nats-server``) or PostgreSQL's backends (``postgres``;
-    a backend that exited meanwhile takes its time with it)."""
-    total = 0
+def command_cpu_seconds(*names: str) -> dict[str, float]:
+    """User + system CPU time so far of the processes named (``comm``) each of ``names``, by
+    name, in one pass over ``/proc``: a broker (``beam.smp``, ``nats-server``) or PostgreSQL's
+    backends (``postgres``; a backend that exited meanwhile takes its time with it)."""
+    ticks = dict.fromkeys(names, 0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
         with contextlib.suppress(OSError):
             stat = Path(f"/proc/{pid}/stat").read_text()
             comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-            if comm in names:
-                fields = stat.rsplit(")", 1)[1].split()
-                total += int(fields[11]) + int(fields[12])
-    return total / TICKS
+            if comm in ticks:
+                ticks[comm] += _cpu_ticks(stat)
+    return {name: t / TICKS for name, t in ticks.items()}
 
 
 def settle(limit: float = 120.0, calm: float = 0.25, window: float = 2.0) -> tuple[float, float]:
@@ -206,14 +214,7 @@ def settle(limit: float = 120.0, calm: float = 0.25, window: float = 2.0) -> tup
     the ratios they reach alone (identity ``/users/me`` 0.45 of the bare app against 0.68-0.72,
     tasks 1.6-1.9x the CPU a request), though the machine looked idle between them."""
     started = time.perf_counter()
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        with contextlib.suppress(Exception):
-            import psycopg
-            from vc_devrun.config import libpq_url
-
-            with psycopg.connect(libpq_url(url), connect_timeout=5, autocommit=True) as conn:
-                conn.execute("CHECKPOINT")
+    _pg_query("CHECKPOINT")
     busy = float("nan")
     while time.perf_counter() - started < limit:
         busy = machine_busy(window)
@@ -230,8 +231,13 @@ def cpu_seconds(pid: int | None) -> float:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return float("nan")
+    return _cpu_ticks(stat) / TICKS
+
+
+def _cpu_ticks(stat: str) -> int:
+    """utime + stime of a ``/proc/<pid>/stat`` line, in clock ticks."""
     fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return int(fields[11]) + int(fields[12])
 
 
 def rss_mib(pid: int | None) -> float:
